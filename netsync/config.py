@@ -1,0 +1,395 @@
+"""The config file: TOML -> frozen Settings, with every problem reported at once (SPEC 7).
+
+Owns the schema and its defaults, where the file and the state directory live, and the
+warnings a careful user wants (unknown keys, plain http://, a world-readable file). It never
+holds a password: those come from ``netsync.secrets``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from netsync.durations import parse_cadence, parse_duration
+from netsync.model import Cadence, PlanSettings
+
+T = TypeVar("T")
+
+EXAMPLE_HINT = "copy config/netsync.example.toml from netsync's source there and set [contacts] url"
+NO_PASSWORDS = (
+    "passwords never go in the config file; use password_command, $NETSYNC_PASSWORD, "
+    "the keyring (`netsync set-password`) or a systemd credential"
+)
+
+_KEYS = {
+    "contacts": ("url", "username", "password_command", "ca_file", "timeout"),
+    "reminders": ("url", "calendar", "username", "password_command", "ca_file"),
+    "follow_up": ("every", "max_per_day", "horizon_days", "as", "categories"),
+    "locale": ("language", "timezone"),
+    "detect": ("calendars",),
+    "state": ("dir",),
+    "daemon": ("interval",),
+}
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ContactsSettings:
+    url: str
+    username: str = ""
+    password_command: str = ""
+    ca_file: str = ""  # "" = the system's CAs
+    timeout: int = 30  # seconds
+
+
+@dataclass(frozen=True)
+class RemindersSettings:
+    """``[reminders]`` with every "" already replaced by the ``[contacts]`` value it inherits.
+
+    ``inherits_login``: neither username nor password_command was set here, so the contacts
+    password is the one to use.
+    """
+
+    url: str
+    calendar: str = "Keep in touch"
+    username: str = ""
+    password_command: str = ""
+    ca_file: str = ""
+    inherits_login: bool = True
+
+
+@dataclass(frozen=True)
+class FollowUpSettings:
+    every: Cadence = Cadence(90)
+    max_per_day: int = 3
+    horizon_days: int = 14
+    as_todo: bool = False
+    categories: tuple[tuple[str, Cadence | None], ...] = ()  # None = never
+
+
+@dataclass(frozen=True)
+class LocaleSettings:
+    language: str = "en"
+    timezone: str = ""  # "" = the system's zone
+
+
+@dataclass(frozen=True)
+class Settings:
+    contacts: ContactsSettings
+    reminders: RemindersSettings
+    state_dir: Path
+    follow_up: FollowUpSettings = FollowUpSettings()
+    locale: LocaleSettings = LocaleSettings()
+    detect_calendars: tuple[str, ...] = ()
+    interval: int = 900  # seconds between daemon cycles
+    source: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def plan(self) -> PlanSettings:
+        f = self.follow_up
+        return PlanSettings(
+            every=f.every,
+            categories=f.categories,
+            max_per_day=f.max_per_day,
+            horizon_days=f.horizon_days,
+            as_todo=f.as_todo,
+            language=self.locale.language,
+        )
+
+
+def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
+    """``$NETSYNC_CONFIG``, else ``~/.config/netsync/config.toml`` (``--config`` beats both)."""
+    if env.get("NETSYNC_CONFIG"):
+        return Path(env["NETSYNC_CONFIG"]).expanduser()
+    return Path.home() / ".config" / "netsync" / "config.toml"
+
+
+def load_settings(path: Path, *, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and check the config file at ``path``; raise ConfigError listing every problem."""
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file; {EXAMPLE_HINT}"]) from None
+    except tomllib.TOMLDecodeError as exc:  # its message carries the line and column
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    settings = parse_settings(data, source=str(path), env=env)
+    mode = path.stat().st_mode
+    # The command names where the password is kept (`pass show dav/alice`), which is
+    # enough of a map for other users on the machine.
+    if mode & 0o077 and (settings.contacts.password_command or settings.reminders.password_command):
+        warning = (
+            f"{path}: readable by other users (mode {mode & 0o777:o}) and holds a "
+            f"password_command; run `chmod 600 {path}`"
+        )
+        settings = replace(settings, warnings=(*settings.warnings, warning))
+    return settings
+
+
+def parse_settings(
+    data: Mapping[str, Any], *, source: str, env: Mapping[str, str] = os.environ
+) -> Settings:
+    """Turn parsed TOML into Settings; ``source`` names the file in every message."""
+    r = _Reader(data, source)
+    r.require("contacts", "url", 'your CardDAV server, e.g. "https://dav.example.com/"')
+    contacts = ContactsSettings(
+        url=r.get("contacts", "url", "", _url),
+        username=r.get("contacts", "username", "", _string),
+        password_command=r.get("contacts", "password_command", "", _string),
+        ca_file=r.get("contacts", "ca_file", "", _ca_file),
+        timeout=r.get("contacts", "timeout", 30, _duration),
+    )
+    username = r.get("reminders", "username", "", _string)
+    password_command = r.get("reminders", "password_command", "", _string)
+    reminders = RemindersSettings(
+        url=r.get("reminders", "url", "", _url) or contacts.url,
+        calendar=r.get("reminders", "calendar", "Keep in touch", _name),
+        username=username or contacts.username,
+        password_command=password_command or contacts.password_command,
+        ca_file=r.get("reminders", "ca_file", "", _ca_file) or contacts.ca_file,
+        inherits_login=not (username or password_command),
+    )
+    follow_up = FollowUpSettings(
+        every=r.get("follow_up", "every", Cadence(90), _every),
+        max_per_day=r.get("follow_up", "max_per_day", 3, _whole),
+        horizon_days=r.get("follow_up", "horizon_days", 14, _whole),
+        as_todo=r.get("follow_up", "as", "event", _one_of("event", "todo")) == "todo",
+        categories=r.categories(),
+    )
+    locale = LocaleSettings(
+        language=r.get("locale", "language", "en", _one_of("en", "nl")),
+        timezone=r.get("locale", "timezone", "", _zone),
+    )
+    detect_calendars: tuple[str, ...] = r.get("detect", "calendars", (), _names)
+    state_dir = _state_dir(r.get("state", "dir", "", _absolute_path), env)
+    interval = r.get("daemon", "interval", 900, _duration)
+
+    urls = [("[contacts] url", contacts.url)]
+    if reminders.url != contacts.url:
+        urls.append(("[reminders] url", reminders.url))
+    urls += [("[detect] calendars", url) for url in detect_calendars]
+    for where, url in urls:
+        host = _plain_http_host(url)
+        if host:
+            r.warn(f"{where}: http:// to {host} sends your password and contacts unencrypted")
+    if r.problems:
+        raise ConfigError(r.problems)
+    return Settings(
+        contacts=contacts,
+        reminders=reminders,
+        state_dir=state_dir,
+        follow_up=follow_up,
+        locale=locale,
+        detect_calendars=detect_calendars,
+        interval=interval,
+        source=source,
+        warnings=tuple(r.warnings),
+    )
+
+
+class _Reader:
+    """Walks the TOML tables, collecting problems and warnings instead of stopping at one."""
+
+    def __init__(self, data: Mapping[str, Any], source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.tables: dict[str, Mapping[str, Any]] = {name: {} for name in _KEYS}
+        self.not_tables: set[str] = set()
+        for name, value in data.items():
+            if name.lower() == "password":
+                self.problems.append(f"{source}: password: {NO_PASSWORDS}")
+            elif name not in _KEYS:
+                self.warn(f"[{name}]: unknown section, ignored{_did_you_mean(name, _KEYS)}")
+            elif not isinstance(value, dict):
+                self.problems.append(f"{source}: {name}: must be a [{name}] section")
+                self.not_tables.add(name)
+            else:
+                self.tables[name] = value
+                self._check_keys(name, value)
+
+    def _check_keys(self, section: str, table: Mapping[str, Any]) -> None:
+        for key in table:
+            if key.lower() == "password":
+                self.problem(section, key, NO_PASSWORDS)
+            elif key not in _KEYS[section]:
+                hint = _did_you_mean(key, _KEYS[section])
+                self.warn(f"[{section}] {key}: unknown key, ignored{hint}")
+
+    def problem(self, section: str, key: str, message: str) -> None:
+        self.problems.append(f"{self.source}: [{section}] {key}: {message}")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(f"{self.source}: {message}")
+
+    def require(self, section: str, key: str, what: str) -> None:
+        value = self.tables[section].get(key, "")
+        if section not in self.not_tables and isinstance(value, str) and not value.strip():
+            self.problem(section, key, f"required: {what}")
+
+    def get(self, section: str, key: str, default: T, parse: Callable[[Any], T]) -> T:
+        table = self.tables[section]
+        if key not in table:
+            return default
+        try:
+            return parse(table[key])
+        except ValueError as exc:
+            self.problem(section, key, str(exc))
+            return default
+
+    def categories(self) -> tuple[tuple[str, Cadence | None], ...]:
+        table = self.tables["follow_up"].get("categories", {})
+        if not isinstance(table, dict):
+            self.problem("follow_up", "categories", "must be a table: [follow_up.categories]")
+            return ()
+        pairs: list[tuple[str, Cadence | None]] = []
+        for name, value in table.items():
+            try:
+                pairs.append((name, _cadence(value)))
+            except ValueError as exc:
+                self.problems.append(f"{self.source}: [follow_up.categories] {name}: {exc}")
+        return tuple(pairs)
+
+
+def _did_you_mean(word: str, known: Mapping[str, object] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+# Value parsers: return the checked value or raise ValueError with the message to show.
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r}")
+    return value
+
+
+def _name(value: object) -> str:
+    text = _string(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f'must be a list of names or URLs, e.g. ["Work"], got {value!r}')
+    return tuple(v.strip() for v in value)
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _one_of(*options: str) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(map(repr, options))}, got {value!r}")
+        return str(value)
+
+    return parse
+
+
+def _cadence(value: object) -> Cadence | None:
+    return parse_cadence(_string(value))
+
+
+def _every(value: object) -> Cadence:
+    cadence = _cadence(value)
+    if cadence is None:
+        raise ValueError('must be a cadence such as "90d"; "never" goes in [follow_up.categories]')
+    return cadence
+
+
+def _duration(value: object) -> int:
+    return parse_duration(_string(value))
+
+
+def _url(value: object) -> str:
+    text = _string(value).strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"must be an https:// (or http://) URL, got {value!r}")
+    return text
+
+
+def _absolute_path(value: object) -> str:
+    text = _string(value).strip()
+    if text and not Path(text).expanduser().is_absolute():
+        # A daemon's working directory is "/", so a relative path would surprise.
+        raise ValueError(f"must be an absolute path (or start with ~/), got {value!r}")
+    return str(Path(text).expanduser()) if text else ""
+
+
+def _ca_file(value: object) -> str:
+    path = _absolute_path(value)
+    if path and not Path(path).is_file():
+        raise ValueError(f"no such file: {path}")
+    return path
+
+
+def _zone(value: object) -> str:
+    name = _string(value).strip()
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f'unknown time zone {value!r}; use a name such as "Europe/Amsterdam"'
+            ) from None
+    return name
+
+
+def _state_dir(configured: str, env: Mapping[str, str]) -> Path:
+    if configured:
+        return Path(configured)
+    # systemd's StateDirectory= may list several, colon-separated; ours is the first.
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore a relative one
+        return Path(xdg) / "netsync"
+    return Path.home() / ".local" / "state" / "netsync"
+
+
+def _plain_http_host(url: str) -> str:
+    """The host of an http:// URL that leaves this machine; "" otherwise."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # a calendar name such as "Work [old" is no URL at all
+        return ""
+    if parts.scheme.lower() != "http" or not host or host == "localhost":
+        return ""
+    try:
+        return "" if ipaddress.ip_address(host).is_loopback else host
+    except ValueError:
+        return host
