@@ -1,0 +1,322 @@
+"""The reminders calendar on real Radicale and Xandikos servers (netsync/dav_calendar.py):
+discovery, preconditions, sync with its fallbacks, and objects that are not netsync's."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import servers
+
+from netsync import dav, dav_calendar, ics
+from netsync.model import FOLLOW_UP, OCCASION, Reminder
+
+STAMP = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
+NAME = "Keep in touch"
+
+FOLLOW = Reminder(
+    uid="netsync-follow-up-0001",
+    kind=FOLLOW_UP,
+    contact_uid="urn:uuid:alice",
+    day=dt.date(2026, 12, 3),
+    summary="Get in touch with Alice Jansen",
+    description="Last contact: 2026-09-01 (call)",
+    alarms=(-dt.timedelta(hours=15),),
+    planned=dt.date(2026, 12, 3),
+)
+WEDDING = Reminder(
+    uid="netsync-occasion-0002",
+    kind=OCCASION,
+    contact_uid="gerrit;smit,\\x:y\r\nz 🎉",
+    day=dt.date(2027, 5, 12),
+    summary='Gerrit Smit: wedding of "Lotte"; gifts, sailing\r\nEND:VEVENT\r\nBEGIN:VEVENT',
+    description="Gift ideas: sailing book, good gin\nüñï 🎂\\n\\,",
+    alarms=(-dt.timedelta(days=6, hours=15), -dt.timedelta(hours=15)),
+)
+TASK = dataclasses.replace(FOLLOW, uid="netsync-follow-up-0003", todo=True)
+
+DENTIST = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 17.1//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:4C1E2A3B-dentist\r\nDTSTAMP:20261120T100000Z\r\n"
+    "DTSTART:20261204T090000Z\r\nDTEND:20261204T100000Z\r\nSUMMARY:Dentist\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def connect(server: servers.Server) -> Any:
+    return dav.connect(dav.Account(server.root, server.username, server.password))
+
+
+def recorded(client: Any) -> list[tuple[str, str]]:
+    """Record (method, url) of every request the client sends from now on."""
+    calls: list[tuple[str, str]] = []
+    send: Callable[..., Any] = client.request
+
+    def request(url: str, method: str = "GET", body: str = "", headers: Any = None) -> Any:
+        calls.append((method, str(url)))
+        return send(url, method, body, headers)
+
+    client.request = request
+    return calls
+
+
+def methods(calls: list[tuple[str, str]]) -> list[str]:
+    return [method for method, _url in calls]
+
+
+@pytest.fixture
+def client(server: servers.Server) -> Iterator[Any]:
+    with connect(server) as client:
+        yield client
+
+
+@pytest.fixture
+def phone(server: servers.Server) -> Iterator[Any]:
+    """Another client on the same account, as a phone would be."""
+    with connect(server) as phone:
+        yield phone
+
+
+@pytest.fixture
+def cal(client: Any, server: servers.Server) -> str:
+    return dav_calendar.find_calendar(client, server.root, NAME)
+
+
+def phone_put(phone: Any, href: str, data: str | bytes, *, etag: str | None = None) -> None:
+    text = data.decode() if isinstance(data, bytes) else data
+    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+    headers.update({"If-Match": etag} if etag else {"If-None-Match": "*"})
+    response = phone.put(href, text, headers)
+    assert response.status in (201, 204), response.status
+
+
+def stored(client: Any, cal: str) -> dict[str, dav_calendar.StoredObject]:
+    changes = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    return {obj.href: obj for obj in changes.changed}
+
+
+# -- finding the calendar ------------------------------------------------------------------------
+
+
+def test_find_calendar_makes_keep_in_touch_once_and_then_finds_it(
+    client: Any, server: servers.Server
+) -> None:
+    first = dav_calendar.find_calendar(client, server.root, NAME)
+    assert first.startswith(server.calendar_home) and first.endswith("/")
+    assert first.removeprefix(server.calendar_home).startswith("keep-in-touch-")
+    again = dav_calendar.find_calendar(client, server.root, "keep in TOUCH")
+    with connect(server) as other:
+        via_principal = dav_calendar.find_calendar(other, f"{server.root}alice/", NAME)
+    assert again == first == via_principal
+    body = '<d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>'
+    home = client.propfind(server.calendar_home, body, depth=1)
+    names = [r.properties.get("{DAV:}displayname") for r in home.results]
+    assert names.count(NAME) == 1, names
+    # it takes tasks as well as events
+    href, _etag = dav_calendar.create(client, first, TASK, stamp=STAMP)
+    assert href == f"{first}{TASK.uid}.ics"
+
+
+def test_a_calendar_url_is_used_as_it_is(client: Any, server: servers.Server, cal: str) -> None:
+    calls = recorded(client)
+    assert dav_calendar.find_calendar(client, cal, "another name", create=False) == cal
+    assert dav_calendar.find_calendar(client, cal.rstrip("/"), "x") == cal
+    assert methods(calls) == ["PROPFIND", "PROPFIND"]  # no principal discovery, no MKCALENDAR
+
+
+def test_an_address_book_url_is_the_wrong_collection(client: Any, server: servers.Server) -> None:
+    with pytest.raises(dav.WrongCollection, match="address book"):
+        dav_calendar.find_calendar(client, server.addressbook, NAME)
+
+
+def test_without_create_a_missing_calendar_is_an_error_naming_those_there_are(
+    client: Any, server: servers.Server, cal: str
+) -> None:
+    with pytest.raises(dav.DavError, match=r"no calendar named 'Birthdays'.*'Keep in touch'"):
+        dav_calendar.find_calendar(client, server.root, "Birthdays", create=False)
+
+
+# -- writing with preconditions ------------------------------------------------------------------
+
+
+def test_create_update_delete_only_over_what_was_read(client: Any, phone: Any, cal: str) -> None:
+    href, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    assert href == f"{cal}{FOLLOW.uid}.ics" and etag
+    with pytest.raises(dav_calendar.Conflict):  # If-None-Match: * on an existing object
+        dav_calendar.create(client, cal, dataclasses.replace(FOLLOW, summary="x"), stamp=STAMP)
+
+    moved = dataclasses.replace(FOLLOW, day=dt.date(2026, 12, 4))
+    new_etag = dav_calendar.update(client, href, moved, etag=etag, stamp=STAMP)
+    assert new_etag and new_etag != etag
+    # A stale ETag must lose, also on Xandikos, whose unchanged Schedule-Tag lets caldav's
+    # default save() overwrite a newer version.
+    with pytest.raises(dav_calendar.Conflict):
+        dav_calendar.update(client, href, FOLLOW, etag=etag, stamp=STAMP)
+    assert ics.parse(stored(client, cal)[href].data) == (moved, None)
+
+    # the phone edits it: netsync's write with the ETag it had read loses
+    by_phone = dataclasses.replace(moved, summary="Call Alice about the boat")
+    phone_put(phone, href, ics.render(by_phone, stamp=STAMP), etag=new_etag)
+    with pytest.raises(dav_calendar.Conflict):
+        dav_calendar.update(client, href, moved, etag=new_etag, stamp=STAMP)
+    with pytest.raises(dav_calendar.Conflict):
+        dav_calendar.delete(client, href, etag=new_etag)
+    now = stored(client, cal)[href]
+    assert ics.parse(now.data) == (by_phone, None)
+
+    dav_calendar.delete(client, href, etag=now.etag)
+    assert stored(client, cal) == {}
+    dav_calendar.delete(client, href, etag=now.etag)  # already gone: fine
+
+
+def test_update_after_the_phone_deleted_it_is_a_conflict(client: Any, phone: Any, cal: str) -> None:
+    href, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    assert phone.delete(href).status in (200, 204)
+    with pytest.raises(dav_calendar.Conflict):
+        dav_calendar.update(client, href, FOLLOW, etag=etag or "", stamp=STAMP)
+    assert stored(client, cal) == {}  # and it was not brought back
+
+
+def test_update_and_delete_refuse_what_is_not_netsyncs(client: Any, cal: str) -> None:
+    calls = recorded(client)
+    for name, uid in [
+        ("4C1E2A3B-dentist.ics", FOLLOW.uid),  # someone else's object
+        (f"{WEDDING.uid}.ics", FOLLOW.uid),  # another reminder's href
+        ("netsync-a%2Fb.ics", "netsync-a/b"),
+        ("netsync-x.vcf", "netsync-x"),
+        ("", FOLLOW.uid),  # the calendar itself
+    ]:
+        reminder = dataclasses.replace(FOLLOW, uid=uid)
+        with pytest.raises(dav.DavError, match="refusing"):
+            dav_calendar.update(client, cal + name, reminder, etag='"1"', stamp=STAMP)
+        if name != f"{WEDDING.uid}.ics":  # that one is netsync's to delete
+            with pytest.raises(dav.DavError, match="refusing"):
+                dav_calendar.delete(client, cal + name, etag='"1"')
+    with pytest.raises(dav.DavError, match="refusing"):
+        dav_calendar.create(client, cal, dataclasses.replace(FOLLOW, uid="dentist"), stamp=STAMP)
+    assert calls == []  # refused before anything was sent
+
+
+# -- reading: sync-collection and its fallbacks --------------------------------------------------
+
+
+def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
+    client: Any, phone: Any, cal: str
+) -> None:
+    follow, _ = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    wedding, _ = dav_calendar.create(client, cal, WEDDING, stamp=STAMP)
+    dentist = f"{cal}4C1E2A3B-dentist.ics"
+    phone_put(phone, dentist, DENTIST)
+
+    calls = recorded(client)
+    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    assert methods(calls) == ["REPORT", "REPORT"]  # sync-collection + one calendar-multiget
+    assert first.complete and first.token and first.deleted == []
+    known = {obj.href: obj.etag for obj in first.changed}
+    assert set(known) == {follow, wedding, dentist}
+    by_href = {obj.href: obj for obj in first.changed}
+    assert ics.parse(by_href[follow].data) == (FOLLOW, None)
+    assert ics.parse(by_href[dentist].data) is None  # foreign: raw, for the caller to skip
+    assert b"SUMMARY:Dentist" in by_href[dentist].data
+
+    calls.clear()
+    quiet = dav_calendar.fetch_reminders(client, cal, token=first.token, known=known)
+    assert methods(calls) == ["REPORT"]
+    assert (quiet.changed, quiet.deleted, quiet.complete) == ([], [], False)
+
+    # the phone moves one reminder and deletes another
+    moved = dataclasses.replace(FOLLOW, day=dt.date(2026, 12, 9))
+    phone_put(phone, follow, ics.render(moved, stamp=STAMP), etag=known[follow])
+    assert phone.delete(wedding).status in (200, 204)
+    calls.clear()
+    after = dav_calendar.fetch_reminders(client, cal, token=quiet.token, known=known)
+    assert methods(calls) == ["REPORT", "REPORT"]
+    assert [obj.href for obj in after.changed] == [follow]
+    assert ics.parse(after.changed[0].data) == (moved, None)
+    assert after.deleted == [wedding]
+    assert not after.complete and after.token != quiet.token
+
+    # netsync's own write comes back in the sync report, but not as a change
+    known = {follow: after.changed[0].etag, dentist: known[dentist]}
+    etag = dav_calendar.update(client, follow, FOLLOW, etag=known[follow], stamp=STAMP)
+    known[follow] = etag or ""
+    calls.clear()
+    echo = dav_calendar.fetch_reminders(client, cal, token=after.token, known=known)
+    assert methods(calls) == ["REPORT"]
+    assert echo.changed == [] and echo.deleted == []
+    assert echo.unchanged == [follow]
+
+
+def test_an_expired_token_falls_back_to_a_full_listing(client: Any, phone: Any, cal: str) -> None:
+    # Radicale: 403 DAV:valid-sync-token after max_sync_token_age; Xandikos: 412.
+    follow, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    gone = f"{cal}netsync-follow-up-gone.ics"
+    phone_put(phone, f"{cal}4C1E2A3B-dentist.ics", DENTIST)
+    calls = recorded(client)
+    bad = (first.token or "").rstrip("0123456789abcdef") + "0" * 40
+    changes = dav_calendar.fetch_reminders(
+        client, cal, token=bad, known={follow: etag or "", gone: '"old"'}
+    )
+    # refused sync-collection, a full one, and one multiget for the new object
+    assert methods(calls) == ["REPORT", "REPORT", "REPORT"]
+    assert changes.complete and changes.token
+    assert changes.unchanged == [follow]
+    assert [obj.href for obj in changes.changed] == [f"{cal}4C1E2A3B-dentist.ics"]
+    assert changes.deleted == [gone]
+
+
+def test_a_server_without_sync_collection_is_listed_by_propfind(
+    client: Any, phone: Any, cal: str
+) -> None:
+    follow, _ = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    phone_put(phone, f"{cal}4C1E2A3B-dentist.ics", DENTIST)
+    send = client.request
+
+    def no_sync(url: str, method: str = "GET", body: str = "", headers: Any = None) -> Any:
+        if method == "REPORT" and "sync-collection" in body:
+            # a report the server does not know: Radicale answers an empty 207, Xandikos 403
+            body = '<d:no-such-report xmlns:d="DAV:"/>'
+        return send(url, method, body, headers)
+
+    client.request = no_sync
+    calls = recorded(client)
+    changes = dav_calendar.fetch_reminders(client, cal, token=None, known={follow: '"stale"'})
+    assert methods(calls) == ["REPORT", "PROPFIND", "REPORT"]
+    assert changes.complete and changes.token is None
+    assert {obj.href for obj in changes.changed} == {follow, f"{cal}4C1E2A3B-dentist.ics"}
+    assert ics.parse(next(o for o in changes.changed if o.href == follow).data) == (FOLLOW, None)
+
+
+def test_a_foreign_object_is_handed_over_and_never_changed(
+    client: Any, phone: Any, cal: str
+) -> None:
+    dentist = f"{cal}4C1E2A3B-dentist.ics"
+    phone_put(phone, dentist, DENTIST)
+    before = stored(client, cal)[dentist]
+    with pytest.raises(dav.DavError, match="refusing"):
+        dav_calendar.delete(client, dentist, etag=before.etag)
+    with pytest.raises(dav.DavError, match="refusing"):
+        dav_calendar.update(client, dentist, FOLLOW, etag=before.etag, stamp=STAMP)
+    after = stored(client, cal)[dentist]
+    assert (after.etag, after.data) == (before.etag, before.data)
+
+
+# -- what the server makes of it -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reminder", [FOLLOW, WEDDING, TASK], ids=["event", "hostile", "task"])
+def test_a_stored_reminder_reads_back_as_written(
+    client: Any, server: servers.Server, cal: str, reminder: Reminder
+) -> None:
+    href, _etag = dav_calendar.create(client, cal, reminder, stamp=STAMP)
+    data = stored(client, cal)[href].data
+    if server.kind == "radicale":  # Radicale re-serialises what it stores...
+        assert data.replace(b"\n", b"\r\n") != ics.render(reminder, stamp=STAMP)
+    got = ics.parse(data)  # ...and it still says the same
+    assert got == (ics.canonical(reminder), None)
+    assert ics.same_content(got[0], reminder)
+    assert got[0].contact_uid == reminder.contact_uid
