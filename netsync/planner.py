@@ -1,0 +1,238 @@
+"""Decide which reminders should exist: plan(contacts, existing, today, settings) (SPEC 5).
+
+The plan is a function of the address book, the reminders already in the calendar and the date,
+never of local state: a lost state directory or a day offline changes no reminder.
+
+Follow-ups. A contact's due date is its last contact plus its cadence; a contact with no
+recorded contact gets a slot inside one cadence period chosen by a hash of its UID, so
+never-contacted people are spread evenly and land on the same day whichever day netsync first
+saw them. The follow-up's UID carries the due date, so it stays the same object while the due
+date stays the same. A follow-up already in the calendar on today or later keeps its day (that is
+what makes a daily run move nothing, and what keeps a follow-up the user moved where the user put
+it); one whose day passed without contact moves to the first day with room. New and overdue
+follow-ups fill days in order of due date, at most ``max_per_day`` a day, within the horizon.
+
+Occasions. One event per occurrence in the next 365 days (not a recurring series), so the
+summary can give the age and the years; 29 February falls on 28 February in common years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from netsync import texts
+from netsync.model import (
+    ANNIVERSARY,
+    BIRTHDAY,
+    FOLLOW_UP,
+    OCCASION,
+    UID_PREFIX,
+    Cadence,
+    Contact,
+    PlanSettings,
+    Reminder,
+)
+from netsync.occasions import occurrences
+
+DAY_BEFORE = dt.timedelta(hours=-15)  # 09:00 the day before an all-day event
+WEEK_BEFORE = dt.timedelta(days=-6, hours=-15)  # 09:00 a week before
+FOLLOW_UP_ALARMS = (DAY_BEFORE,)
+OCCASION_ALARMS = (WEEK_BEFORE, DAY_BEFORE)
+
+
+def contact_key(contact_uid: str) -> str:
+    """A short, URL-safe stand-in for a contact UID (which may hold any character)."""
+    return hashlib.sha256(contact_uid.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def reminder_uid(kind: str, contact_uid: str, day: dt.date, label: str = "") -> str:
+    """Deterministic UID: the same contact, kind and date always give the same object."""
+    uid = f"{UID_PREFIX}{kind}-{contact_key(contact_uid)}-{day:%Y%m%d}"
+    if label:
+        uid += "-" + hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return uid
+
+
+def due_of_uid(uid: str) -> dt.date | None:
+    """The due date a follow-up UID was made from."""
+    try:
+        return dt.datetime.strptime(uid.rsplit("-", 1)[1], "%Y%m%d").date()
+    except (IndexError, ValueError):
+        return None
+
+
+def cadence_for(contact: Contact, settings: PlanSettings) -> Cadence | None:
+    """``every:`` in the note, else the first of the contact's categories that has a cadence
+    in the settings, else the default. None means no follow-ups."""
+    ledger = contact.ledger
+    if ledger.never:
+        return None
+    if ledger.every is not None:
+        return ledger.every
+    wanted = {name.casefold(): cadence for name, cadence in settings.categories}
+    for category in contact.categories:
+        if category.casefold() in wanted:
+            return wanted[category.casefold()]
+    return settings.every
+
+
+def spread_day(contact_uid: str, cadence: Cadence, *, today: dt.date) -> dt.date:
+    """The next day on or after today in this contact's slot of a cycle of one cadence period."""
+    period = cadence.approx_days
+    slot = int(contact_key(contact_uid), 16) % period
+    return today + dt.timedelta(days=(slot - today.toordinal()) % period)
+
+
+@dataclass(frozen=True)
+class _Due:
+    contact: Contact
+    due: dt.date
+
+
+def _due_follow_ups(
+    contacts: Iterable[Contact],
+    existing: dict[str, Reminder],
+    settings: PlanSettings,
+    *,
+    today: dt.date,
+) -> list[_Due]:
+    open_by_contact = {r.contact_uid: r for r in existing.values() if r.kind == FOLLOW_UP}
+    out = []
+    for contact in contacts:
+        cadence = cadence_for(contact, settings)
+        if contact.is_org or cadence is None or contact.ledger.pause_forever:
+            continue
+        ledger = contact.ledger
+        if ledger.last is not None:
+            due = cadence.after(ledger.last)
+        else:
+            # Keep a never-contacted person's open follow-up on its due date until it is
+            # done; otherwise it would hop a whole period ahead the day after it was missed.
+            current = open_by_contact.get(contact.uid)
+            current_due = due_of_uid(current.uid) if current else None
+            due = current_due or spread_day(contact.uid, cadence, today=today)
+        if ledger.pause is not None and due < ledger.pause:
+            due = ledger.pause
+        out.append(_Due(contact, due))
+    return out
+
+
+def plan_follow_ups(
+    contacts: Iterable[Contact],
+    existing: Sequence[Reminder],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Reminder]:
+    by_uid = {r.uid: r for r in existing if r.kind == FOLLOW_UP}
+    horizon = today + dt.timedelta(days=settings.horizon_days)
+    per_day: Counter[dt.date] = Counter()
+    out: list[Reminder] = []
+    to_place: list[_Due] = []
+    for item in _due_follow_ups(contacts, by_uid, settings, today=today):
+        uid = reminder_uid(FOLLOW_UP, item.contact.uid, item.due)
+        current = by_uid.get(uid)
+        if current is not None and current.day >= today:
+            per_day[current.day] += 1
+            out.append(_follow_up(item.contact, uid, current.day, current.planned, settings))
+        elif item.due <= horizon or current is not None:
+            to_place.append(item)
+    # Most overdue first; the UID breaks ties so the order never depends on input order.
+    to_place.sort(key=lambda item: (item.due, item.contact.uid))
+    for item in to_place:
+        day = max(item.due, today)
+        while per_day[day] >= settings.max_per_day:
+            day += dt.timedelta(days=1)
+        if day > horizon:
+            continue
+        per_day[day] += 1
+        uid = reminder_uid(FOLLOW_UP, item.contact.uid, item.due)
+        out.append(_follow_up(item.contact, uid, day, day, settings))
+    return out
+
+
+def _follow_up(
+    contact: Contact, uid: str, day: dt.date, planned: dt.date | None, settings: PlanSettings
+) -> Reminder:
+    language = settings.language
+    hint = "done_todo" if settings.as_todo else "done_event"
+    return Reminder(
+        uid=uid,
+        kind=FOLLOW_UP,
+        contact_uid=contact.uid,
+        day=day,
+        summary=texts.follow_up_summary(contact, language=language),
+        description=texts.description(contact, language=language, gifts=False, done_hint=hint),
+        alarms=FOLLOW_UP_ALARMS,
+        todo=settings.as_todo,
+        planned=planned,
+    )
+
+
+def _occasion_days(
+    contact: Contact, *, today: dt.date, days: int, language: str
+) -> Iterator[tuple[str, dt.date, str, str]]:
+    """(kind, day, summary, label) of every occasion of one contact in [today, today+days)."""
+    for fact in contact.dates:
+        for day in occurrences(fact.date.month, fact.date.day, start=today, days=days):
+            years = texts.years_between(fact.date.year, day)
+            if fact.kind == BIRTHDAY:
+                summary = texts.birthday_summary(contact, age=years, language=language)
+            elif fact.kind == ANNIVERSARY:
+                summary = texts.anniversary_summary(contact, years=years, language=language)
+            else:
+                summary = texts.occasion_summary(
+                    contact, label=fact.label, years=years, language=language
+                )
+            yield fact.kind, day, summary, fact.label
+    end = today + dt.timedelta(days=days)
+    for occasion in contact.ledger.occasions:
+        date = occasion.date
+        if date.year is None:
+            found = occurrences(date.month, date.day, start=today, days=days)
+        else:
+            try:
+                one_off = dt.date(date.year, date.month, date.day)
+            except ValueError:
+                continue
+            found = [one_off] if today <= one_off < end else []
+        summary = texts.occasion_summary(
+            contact, label=occasion.text, years=None, language=language
+        )
+        for day in found:
+            yield OCCASION, day, summary, occasion.text
+
+
+def plan_occasions(
+    contacts: Iterable[Contact], *, today: dt.date, settings: PlanSettings
+) -> list[Reminder]:
+    out: dict[str, Reminder] = {}
+    for contact in contacts:
+        describe = texts.description(contact, language=settings.language, gifts=True)
+        for kind, day, summary, label in _occasion_days(
+            contact,
+            today=today,
+            days=settings.occasion_horizon_days,
+            language=settings.language,
+        ):
+            uid = reminder_uid(kind, contact.uid, day, label if kind == OCCASION else "")
+            out.setdefault(
+                uid, Reminder(uid, kind, contact.uid, day, summary, describe, OCCASION_ALARMS)
+            )
+    return list(out.values())
+
+
+def plan(
+    contacts: Sequence[Contact],
+    existing: Sequence[Reminder],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Reminder]:
+    """Every reminder that should exist in the calendar on ``today``."""
+    follow_ups = plan_follow_ups(contacts, existing, today=today, settings=settings)
+    return follow_ups + plan_occasions(contacts, today=today, settings=settings)

@@ -1,0 +1,62 @@
+"""Diff the wanted reminders against what the calendar holds: Changes, a value to print or apply.
+
+Only netsync's own objects (UID starting ``netsync-``) are ever in a diff. Reminders are
+compared by what they say (the parsed Reminder), never by their text: Radicale re-serialises
+what it stores, and phones add their own properties.
+
+What is left alone on purpose: occasion reminders whose day has passed (they are the calendar's
+history) and follow-up tasks the user ticked off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from netsync.ics import same_content
+from netsync.model import FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
+
+
+@dataclass(frozen=True)
+class Changes:
+    to_create: list[Reminder] = field(default_factory=list)
+    to_update: list[tuple[StoredReminder, Reminder]] = field(default_factory=list)
+    to_delete: list[StoredReminder] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.to_create or self.to_update or self.to_delete)
+
+    def __len__(self) -> int:
+        return len(self.to_create) + len(self.to_update) + len(self.to_delete)
+
+
+def _kept_as_history(stored: StoredReminder, *, today: dt.date) -> bool:
+    reminder = stored.reminder
+    if stored.completed is not None:
+        return True
+    return reminder.kind != FOLLOW_UP and reminder.day < today
+
+
+def diff(
+    desired: Sequence[Reminder], stored: Sequence[StoredReminder], *, today: dt.date
+) -> Changes:
+    changes = Changes()
+    wanted = {r.uid: r for r in desired}
+    seen: set[str] = set()
+    for item in sorted(stored, key=lambda s: s.href):
+        uid = item.reminder.uid
+        if not uid.startswith(UID_PREFIX):
+            continue  # never touch anyone else's object
+        if uid in seen:
+            changes.to_delete.append(item)  # a second copy of one of ours: no duplicate UIDs
+            continue
+        seen.add(uid)
+        if uid in wanted:
+            if item.completed is None and not same_content(item.reminder, wanted[uid]):
+                changes.to_update.append((item, wanted[uid]))
+        elif not _kept_as_history(item, today=today):
+            changes.to_delete.append(item)
+    changes.to_create.extend(r for uid, r in wanted.items() if uid not in seen)
+    changes.to_create.sort(key=lambda r: (r.day, r.uid))
+    return changes

@@ -1,0 +1,151 @@
+"""The local state directory: a cache of sync tokens, cards and calendar objects (SPEC 1).
+
+It is only a cache. Deleting it, or finding it full of garbage, costs one full read of the
+address book and the calendar on the next cycle and nothing else: no data lives only here.
+One SQLite file, written in one transaction per collection so a crash leaves the previous,
+consistent copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    url TEXT PRIMARY KEY, token TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    collection TEXT NOT NULL, href TEXT NOT NULL, etag TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (collection, href)
+);
+"""
+
+
+class State:
+    """Cached copies of collections: ``url -> (token, {href: (etag, data)})``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / "state.sqlite"
+        _make_private_dir(directory)
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = self._connect()
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if version is None or version[0] != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"schema {version!r}")
+            return db
+        except sqlite3.DatabaseError as err:
+            log.warning("state file %s unreadable (%s): starting a new one", self.path, err)
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        db = sqlite3.connect(self.path, isolation_level=None)
+        if fresh:
+            os.chmod(self.path, 0o600)
+        db.executescript(_SCHEMA)
+        if fresh:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def token(self, url: str) -> str | None:
+        row = self._db.execute("SELECT token FROM collections WHERE url = ?", (url,)).fetchone()
+        return None if row is None else row[0]
+
+    def etags(self, url: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT href, etag FROM items WHERE collection = ?", (url,))
+        return dict(rows.fetchall())
+
+    def items(self, url: str) -> dict[str, tuple[str, bytes]]:
+        rows = self._db.execute("SELECT href, etag, data FROM items WHERE collection = ?", (url,))
+        return {href: (etag, bytes(data)) for href, etag, data in rows.fetchall()}
+
+    def apply(
+        self,
+        url: str,
+        *,
+        token: str | None,
+        changed: Iterable[tuple[str, str, bytes]],
+        deleted: Iterable[str],
+        complete: bool,
+        keep: Iterable[str] = (),
+    ) -> None:
+        """Store a sync result: ``changed`` (href, etag, data), ``deleted`` hrefs; on a complete
+        listing every cached href not in ``changed`` or ``keep`` is dropped."""
+        changed = list(changed)
+        with self.transaction():
+            if complete:
+                keep_set = set(keep) | {href for href, _, _ in changed}
+                for (href,) in self._db.execute(
+                    "SELECT href FROM items WHERE collection = ?", (url,)
+                ).fetchall():
+                    if href not in keep_set:
+                        self._db.execute(
+                            "DELETE FROM items WHERE collection = ? AND href = ?", (url, href)
+                        )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                [(url, href, etag, data) for href, etag, data in changed],
+            )
+            self._db.executemany(
+                "DELETE FROM items WHERE collection = ? AND href = ?",
+                [(url, href) for href in deleted],
+            )
+            self._db.execute("INSERT OR REPLACE INTO collections VALUES (?, ?)", (url, token))
+
+    def forget_token(self, url: str) -> None:
+        """Make the next sync of ``url`` a full listing (the cache missed something)."""
+        self._db.execute("UPDATE collections SET token = NULL WHERE url = ?", (url,))
+
+    def put_item(self, url: str, href: str, etag: str | None, data: bytes) -> None:
+        """Record our own write. Without an ETag from the server the copy is dropped, so the
+        next sync reads the server's version (RFC 7231 4.3.4: no ETag, the body was changed)."""
+        if etag is None:
+            self.drop_item(url, href)
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", (url, href, etag, data)
+        )
+
+    def drop_item(self, url: str, href: str) -> None:
+        self._db.execute("DELETE FROM items WHERE collection = ? AND href = ?", (url, href))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def _make_private_dir(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.stat().st_mode & 0o077:
+        os.chmod(directory, 0o700)

@@ -1,0 +1,116 @@
+"""What reminders say, in English and Dutch: summaries and descriptions (SPEC section 4).
+
+Pure functions of a contact and an occurrence; no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from netsync.model import ANNIVERSARY, BIRTHDAY, FOLLOW_UP, Contact
+
+NOTE_PREVIEW = 300  # characters of the user's own note shown in a description
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        FOLLOW_UP: "Get in touch with {name}",
+        "birthday_age": "{name} turns {n}",
+        BIRTHDAY: "{name}'s birthday",
+        "anniversary_years": "{name}: {n} years married",
+        "anniversary_1": "{name}: 1 year married",
+        ANNIVERSARY: "{name}: wedding anniversary",
+        "occasion_years": "{name}: {label} ({n} years)",
+        "occasion": "{name}: {label}",
+        "unlabelled": "a special date",
+        "last": "Last contact: {date}",
+        "last_how": "Last contact: {date} ({how})",
+        "last_never": "Last contact: not recorded yet",
+        "phone": "Phone: {value}",
+        "email": "E-mail: {value}",
+        "gift": "Gift ideas: {value}",
+        "note": "Note: {value}",
+        "done_event": 'Done? Delete this event, or run: netsync log "{name}"',
+        "done_todo": 'Done? Tick it off, or run: netsync log "{name}"',
+    },
+    "nl": {
+        FOLLOW_UP: "Neem contact op met {name}",
+        "birthday_age": "{name} wordt {n}",
+        BIRTHDAY: "Verjaardag van {name}",
+        "anniversary_years": "{name}: {n} jaar getrouwd",
+        "anniversary_1": "{name}: 1 jaar getrouwd",
+        ANNIVERSARY: "{name}: trouwdag",
+        "occasion_years": "{name}: {label} ({n} jaar)",
+        "occasion": "{name}: {label}",
+        "unlabelled": "een bijzondere dag",
+        "last": "Laatste contact: {date}",
+        "last_how": "Laatste contact: {date} ({how})",
+        "last_never": "Laatste contact: nog niet vastgelegd",
+        "phone": "Telefoon: {value}",
+        "email": "E-mail: {value}",
+        "gift": "Cadeau-ideeën: {value}",
+        "note": "Notitie: {value}",
+        "done_event": 'Gedaan? Verwijder deze afspraak, of: netsync log "{name}"',
+        "done_todo": 'Gedaan? Vink hem af, of: netsync log "{name}"',
+    },
+}
+
+
+def _t(language: str, key: str, **values: object) -> str:
+    table = _TEXTS.get(language, _TEXTS["en"])
+    return table[key].format(**values)
+
+
+def follow_up_summary(contact: Contact, *, language: str) -> str:
+    return _t(language, FOLLOW_UP, name=contact.name)
+
+
+def birthday_summary(contact: Contact, *, age: int | None, language: str) -> str:
+    if age is not None and age > 0:
+        return _t(language, "birthday_age", name=contact.name, n=age)
+    return _t(language, BIRTHDAY, name=contact.name)
+
+
+def anniversary_summary(contact: Contact, *, years: int | None, language: str) -> str:
+    if years == 1:
+        return _t(language, "anniversary_1", name=contact.name)
+    if years is not None and years > 1:
+        return _t(language, "anniversary_years", name=contact.name, n=years)
+    return _t(language, ANNIVERSARY, name=contact.name)
+
+
+def occasion_summary(contact: Contact, *, label: str, years: int | None, language: str) -> str:
+    # Apple's "Other" label and Google's unlabelled X-ABDATE arrive without a name.
+    label = label or _t(language, "unlabelled")
+    if years is not None and years > 0:
+        return _t(language, "occasion_years", name=contact.name, label=label, n=years)
+    return _t(language, "occasion", name=contact.name, label=label)
+
+
+def shorten(text: str, limit: int = NOTE_PREVIEW) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def description(contact: Contact, *, language: str, gifts: bool, done_hint: str = "") -> str:
+    """What helps to act: last contact and how, phone numbers, e-mail, gift ideas, the note."""
+    ledger = contact.ledger
+    lines: list[str] = []
+    if ledger.last is None:
+        lines.append(_t(language, "last_never"))
+    elif ledger.how:
+        lines.append(_t(language, "last_how", date=ledger.last.isoformat(), how=ledger.how))
+    else:
+        lines.append(_t(language, "last", date=ledger.last.isoformat()))
+    lines.extend(_t(language, "phone", value=phone) for phone in contact.phones)
+    lines.extend(_t(language, "email", value=email) for email in contact.emails)
+    if gifts and ledger.gifts:
+        lines.append(_t(language, "gift", value="; ".join(ledger.gifts)))
+    if contact.note.strip():
+        lines.append(_t(language, "note", value=shorten(contact.note)))
+    if done_hint:
+        lines.append(_t(language, done_hint, name=contact.name))
+    return "\n".join(lines)
+
+
+def years_between(year: int | None, on: dt.date) -> int | None:
+    return None if year is None else on.year - year

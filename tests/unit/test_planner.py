@@ -1,0 +1,260 @@
+"""The planner's rules (SPEC 5): cadence, due dates, spreading, budget, horizon, stability,
+occasions and 29 February."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netsync import planner
+from netsync.model import (
+    ANNIVERSARY,
+    BIRTHDAY,
+    FOLLOW_UP,
+    OCCASION,
+    Cadence,
+    Contact,
+    DateFact,
+    Ledger,
+    NoteOccasion,
+    PartialDate,
+    PlanSettings,
+    Reminder,
+)
+
+TODAY = dt.date(2026, 11, 26)
+DEFAULTS = PlanSettings()
+
+
+def person(uid: str, *, last: dt.date | None = None, **kw: object) -> Contact:
+    ledger_kw = {k: kw.pop(k) for k in list(kw) if k in Ledger.__dataclass_fields__}
+    return Contact(
+        uid=uid,
+        name=kw.pop("name", f"Person {uid}"),  # type: ignore[arg-type]
+        ledger=Ledger(last=last, **ledger_kw),
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def follow_ups(reminders: list[Reminder]) -> dict[str, Reminder]:
+    return {r.contact_uid: r for r in reminders if r.kind == FOLLOW_UP}
+
+
+def test_due_is_last_contact_plus_cadence_from_note() -> None:
+    alice = person("a", last=dt.date(2026, 11, 1), every=Cadence(30))
+    [r] = planner.plan([alice], [], today=TODAY, settings=DEFAULTS)
+    assert r.day == dt.date(2026, 12, 1)
+    assert r.kind == FOLLOW_UP and r.summary == "Get in touch with Person a"
+    assert r.uid.startswith("netsync-follow-up-") and r.uid.endswith("-20261201")
+
+
+def test_cadence_from_category_then_default() -> None:
+    s = PlanSettings(categories=(("Family", Cadence(14)), ("Customers", None)))
+    family = person("f", last=dt.date(2026, 11, 20), categories=("Friends", "family"))
+    customer = person("c", last=dt.date(2026, 11, 20), categories=("Customers",))
+    other = person("o", last=dt.date(2026, 9, 1))
+    assert planner.cadence_for(family, s) == Cadence(14)
+    assert planner.cadence_for(customer, s) is None
+    assert planner.cadence_for(other, s) == Cadence(90)
+    noted = person("n", every=Cadence(2, "w"), categories=("Family",))
+    assert planner.cadence_for(noted, s) == Cadence(2, "w")
+    assert planner.cadence_for(person("x", never=True), s) is None
+
+
+def test_months_follow_the_calendar() -> None:
+    assert Cadence(1, "m").after(dt.date(2026, 1, 31)) == dt.date(2026, 2, 28)
+    assert Cadence(1, "y").after(dt.date(2024, 2, 29)) == dt.date(2025, 2, 28)
+
+
+def test_organisations_never_and_pause_get_no_follow_up() -> None:
+    contacts = [
+        person("org", is_org=True),
+        person("never", never=True),
+        person("paused", pause_forever=True),
+        person("later", last=dt.date(2026, 8, 1), pause=dt.date(2027, 1, 31)),
+    ]
+    assert follow_ups(planner.plan(contacts, [], today=TODAY, settings=DEFAULTS)) == {}
+
+
+def test_pause_moves_the_due_date() -> None:
+    s = PlanSettings(horizon_days=90)
+    c = person("p", last=dt.date(2026, 8, 1), pause=dt.date(2027, 1, 31))
+    assert follow_ups(planner.plan([c], [], today=TODAY, settings=s))["p"].day == dt.date(
+        2027, 1, 31
+    )
+
+
+def test_never_contacted_people_are_spread_over_the_first_period() -> None:
+    s = PlanSettings(every=Cadence(30), max_per_day=1000, horizon_days=30)
+    contacts = [person(f"uid-{i}") for i in range(600)]
+    days = Counter(r.day for r in planner.plan(contacts, [], today=TODAY, settings=s))
+    assert min(days) >= TODAY and max(days) < TODAY + dt.timedelta(days=30)
+    assert len(days) == 30  # every day of the period gets some
+    assert max(days.values()) < 3 * 600 / 30  # and none gets a pile
+
+
+def test_spreading_does_not_depend_on_the_day_netsync_first_ran() -> None:
+    c = person("stable-uid")
+    s = PlanSettings(every=Cadence(30), horizon_days=30)
+    first = follow_ups(planner.plan([c], [], today=TODAY, settings=s))["stable-uid"].day
+    for offset in range(0, (first - TODAY).days + 1):
+        day = TODAY + dt.timedelta(days=offset)
+        again = follow_ups(planner.plan([c], [], today=day, settings=s))["stable-uid"].day
+        assert again == first
+
+
+def test_budget_most_overdue_first_rest_to_next_days() -> None:
+    s = PlanSettings(max_per_day=3)
+    contacts = [person(f"c{i}", last=dt.date(2026, 8, 1) + dt.timedelta(days=i)) for i in range(7)]
+    fu = follow_ups(planner.plan(contacts, [], today=TODAY, settings=s))
+    by_day = Counter(r.day for r in fu.values())
+    assert by_day == {TODAY: 3, TODAY + dt.timedelta(days=1): 3, TODAY + dt.timedelta(days=2): 1}
+    assert {fu[f"c{i}"].day for i in range(3)} == {TODAY}  # the three most overdue
+    assert fu["c6"].day == TODAY + dt.timedelta(days=2)
+
+
+def test_only_follow_ups_within_the_horizon_are_written() -> None:
+    s = PlanSettings(horizon_days=14)
+    inside = person("in", last=TODAY - dt.timedelta(days=80))  # due in 10 days
+    outside = person("out", last=TODAY - dt.timedelta(days=60))  # due in 30 days
+    assert set(follow_ups(planner.plan([inside, outside], [], today=TODAY, settings=s))) == {"in"}
+
+
+def test_a_follow_up_the_user_moved_stays_where_the_user_put_it() -> None:
+    c = person("m", last=dt.date(2026, 9, 1))
+    [planned] = planner.plan([c], [], today=TODAY, settings=DEFAULTS)
+    moved = Reminder(**{**planned.__dict__, "day": planned.day + dt.timedelta(days=5)})
+    [again] = planner.plan([c], [moved], today=TODAY, settings=DEFAULTS)
+    assert again.day == moved.day and again.uid == planned.uid and again.planned == planned.day
+
+
+def test_a_missed_follow_up_moves_to_today() -> None:
+    c = person("late", last=dt.date(2026, 8, 1))
+    [r] = planner.plan([c], [], today=TODAY, settings=DEFAULTS)
+    later = TODAY + dt.timedelta(days=3)
+    [again] = planner.plan([c], [r], today=later, settings=DEFAULTS)
+    assert again.uid == r.uid and again.day == later
+
+
+def test_one_open_follow_up_per_contact() -> None:
+    c = person("one", last=dt.date(2026, 8, 1))
+    old = Reminder(
+        planner.reminder_uid(FOLLOW_UP, "one", dt.date(2026, 10, 1)), FOLLOW_UP, "one", TODAY, "x"
+    )
+    plan = planner.plan([c], [old], today=TODAY, settings=DEFAULTS)
+    assert len(follow_ups(plan)) == 1 and old.uid not in {r.uid for r in plan}
+
+
+def _simulate(contacts: list[Contact], s: PlanSettings, days: int) -> None:
+    """Run daily with nothing changed; the calendar holds exactly the previous plan."""
+    calendar: list[Reminder] = []
+    for n in range(days):
+        today = TODAY + dt.timedelta(days=n)
+        plan = planner.plan(contacts, calendar, today=today, settings=s)
+        before = {r.uid: r for r in calendar if r.kind == FOLLOW_UP and r.day >= today}
+        after = {r.uid: r for r in plan if r.kind == FOLLOW_UP}
+        for uid, r in before.items():
+            assert uid in after and after[uid].day == r.day, f"day {n}: {uid} moved"
+        per_day = Counter(r.day for r in after.values())
+        assert max(per_day.values(), default=0) <= s.max_per_day
+        calendar = plan
+
+
+def test_stable_over_60_days_with_nothing_changed() -> None:
+    contacts = [person(f"u{i}") for i in range(40)]
+    contacts += [person(f"l{i}", last=TODAY - dt.timedelta(days=70 + i)) for i in range(40)]
+    _simulate(contacts, PlanSettings(every=Cadence(30), max_per_day=3), 60)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lasts=st.lists(st.one_of(st.none(), st.integers(-400, 0)), min_size=1, max_size=40),
+    every=st.integers(1, 120),
+    budget=st.integers(1, 5),
+    horizon=st.integers(1, 30),
+)
+def test_stability_and_budget_hold_for_any_address_book(
+    lasts: list[int | None], every: int, budget: int, horizon: int
+) -> None:
+    contacts = [
+        person(f"h{i}", last=None if d is None else TODAY + dt.timedelta(days=d))
+        for i, d in enumerate(lasts)
+    ]
+    _simulate(
+        contacts, PlanSettings(every=Cadence(every), max_per_day=budget, horizon_days=horizon), 20
+    )
+
+
+def test_birthday_with_age_and_without_year() -> None:
+    c = person(
+        "b",
+        name="Alice Jansen",
+        dates=(
+            DateFact(BIRTHDAY, PartialDate(12, 3, 1979)),
+            DateFact(ANNIVERSARY, PartialDate(1, 15, 2004)),
+        ),
+    )
+    d = person("d", name="Bram", dates=(DateFact(BIRTHDAY, PartialDate(11, 30)),))
+    plan = planner.plan([c, d], [], today=TODAY, settings=DEFAULTS)
+    by = {(r.contact_uid, r.kind): r for r in plan}
+    assert by[("b", BIRTHDAY)].summary == "Alice Jansen turns 47"
+    assert by[("b", BIRTHDAY)].day == dt.date(2026, 12, 3)
+    assert by[("b", ANNIVERSARY)].summary == "Alice Jansen: 23 years married"
+    assert by[("b", ANNIVERSARY)].day == dt.date(2027, 1, 15)
+    assert by[("d", BIRTHDAY)].summary == "Bram's birthday"
+    assert by[("b", BIRTHDAY)].alarms == planner.OCCASION_ALARMS
+    assert all(a < dt.timedelta(0) for a in planner.OCCASION_ALARMS + planner.FOLLOW_UP_ALARMS)
+
+
+def test_29_february_on_28_february_in_common_years() -> None:
+    c = person("leap", dates=(DateFact(BIRTHDAY, PartialDate(2, 29, 1988)),))
+    [r] = [r for r in planner.plan([c], [], today=TODAY, settings=DEFAULTS) if r.kind == BIRTHDAY]
+    assert r.day == dt.date(2027, 2, 28) and r.summary.endswith("turns 39")
+    [r] = [
+        r
+        for r in planner.plan([c], [], today=dt.date(2027, 12, 1), settings=DEFAULTS)
+        if r.kind == BIRTHDAY
+    ]
+    assert r.day == dt.date(2028, 2, 29)
+
+
+def test_occasions_from_the_note_one_off_and_yearly_within_365_days() -> None:
+    c = person(
+        "g",
+        name="Gerrit Smit",
+        occasions=(
+            NoteOccasion(PartialDate(5, 12, 2027), "wedding of daughter Lotte"),
+            NoteOccasion(PartialDate(3, 1, 2025), "long past"),
+            NoteOccasion(PartialDate(6, 1), "shop anniversary"),
+            NoteOccasion(PartialDate(12, 1, 2030), "too far"),
+        ),
+        gifts=("crystal vase",),
+    )
+    plan = [r for r in planner.plan([c], [], today=TODAY, settings=DEFAULTS) if r.kind == OCCASION]
+    assert sorted((r.day, r.summary) for r in plan) == [
+        (dt.date(2027, 5, 12), "Gerrit Smit: wedding of daughter Lotte"),
+        (dt.date(2027, 6, 1), "Gerrit Smit: shop anniversary"),
+    ]
+    assert all("Gift ideas: crystal vase" in r.description for r in plan)
+
+
+def test_dutch_texts() -> None:
+    s = PlanSettings(language="nl")
+    c = person(
+        "nl",
+        name="Anna",
+        last=dt.date(2026, 8, 1),
+        dates=(DateFact(BIRTHDAY, PartialDate(12, 1, 1980)),),
+    )
+    summaries = {r.kind: r.summary for r in planner.plan([c], [], today=TODAY, settings=s)}
+    assert summaries == {FOLLOW_UP: "Neem contact op met Anna", BIRTHDAY: "Anna wordt 46"}
+
+
+def test_uids_are_deterministic_and_safe() -> None:
+    uid = planner.reminder_uid(OCCASION, "weird;uid,with:chars\nand/slash", TODAY, "label")
+    assert uid == planner.reminder_uid(OCCASION, "weird;uid,with:chars\nand/slash", TODAY, "label")
+    assert all(ch.isalnum() or ch == "-" for ch in uid)
+    assert planner.due_of_uid(planner.reminder_uid(FOLLOW_UP, "x", TODAY)) == TODAY
