@@ -1,0 +1,45 @@
+"""Session fixtures: real Radicale and Xandikos on loopback (see tests/servers.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import servers  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """../shared/fixtures, the real-world corpus; tests skip with a message when it is absent."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"real-world corpus not found at {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[servers.Server]:
+    """A fresh Radicale (auth on, empty address book) for one test."""
+    with servers.radicale(tmp_path / "radicale") as server:
+        yield server
+
+
+@pytest.fixture
+def xandikos(tmp_path: Path) -> Iterator[servers.Server]:
+    """A fresh Xandikos (stores bytes verbatim, no auth) for one test."""
+    with servers.xandikos(tmp_path / "xandikos") as server:
+        yield server
+
+
+@pytest.fixture(params=["radicale", "xandikos"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[servers.Server]:
+    """Each test using this runs once against each server."""
+    factory = servers.radicale if request.param == "radicale" else servers.xandikos
+    with factory(tmp_path / request.param) as srv:
+        yield srv
