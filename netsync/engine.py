@@ -1,0 +1,342 @@
+"""One cycle: read the address book and the calendar, learn, plan, diff, apply -> a Report.
+
+The shell around the pure core: it talks to the servers (dav_contacts, dav_calendar), keeps
+the cache (state), and hands values to the core (cards, planner, reconcile). A card that
+cannot be read is logged by href and skipped; a reminder whose write fails is logged and
+retried next cycle; the run goes on and the report counts both (exit 1 at the end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from netsync import cards, dav, dav_calendar, dav_contacts, ics, planner, reconcile
+from netsync.model import Contact, Reminder, StoredReminder
+from netsync.state import State
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+ENCODING = ("utf-8", "surrogateescape")  # card bytes survive the cache whatever they hold
+
+
+@dataclass
+class Report:
+    """What a cycle did: one line per change, counts, and the plan it worked from."""
+
+    today: dt.date
+    dry_run: bool = False
+    lines: list[str] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    contacts_written: int = 0
+    cards_read: int = 0
+    cards_skipped: int = 0
+    writes_failed: int = 0
+    contacts: list[Contact] = field(default_factory=list)
+    wanted: list[Reminder] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.cards_skipped or self.writes_failed)
+
+    def summary(self) -> str:
+        verb = "would be " if self.dry_run else ""
+        parts = [
+            f"{self.cards_read} contacts read",
+            f"{self.created} reminders {verb}created",
+            f"{self.updated} {verb}updated",
+            f"{self.deleted} {verb}deleted",
+        ]
+        if self.contacts_written:
+            parts.append(f"{self.contacts_written} contacts {verb}updated")
+        if self.cards_skipped:
+            parts.append(f"{self.cards_skipped} cards skipped")
+        if self.writes_failed:
+            parts.append(f"{self.writes_failed} writes failed")
+        return ", ".join(parts)
+
+
+@dataclass
+class Connections:
+    """The two accounts and their clients, made once and reused across cycles."""
+
+    contacts: dav.Account
+    reminders: dav.Account
+    calendar_name: str
+    detect_calendars: tuple[str, ...] = ()
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, which: str) -> Any:
+        if which not in self._clients:
+            account = self.contacts if which == "contacts" else self.reminders
+            self._clients[which] = dav.connect(account)
+        return self._clients[which]
+
+    def call(self, which: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(client, *args, **kwargs)`` on the contacts or reminders client, with errors
+        translated to dav.Unreachable / dav.AuthFailed."""
+        account = self.contacts if which == "contacts" else self.reminders
+        client = self.client(which)
+        return dav.call(account.url, account.username, lambda: fn(client, *args, **kwargs))
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            try:
+                client.close()
+            except Exception:  # closing a dead connection must not hide the real error
+                log.debug("closing client failed", exc_info=True)
+        self._clients.clear()
+
+
+def _cached_lookup(state: State, key: str, find: Callable[[], Any]) -> Any:
+    import json
+
+    cached = state.get_meta(key)
+    if cached is not None:
+        try:
+            return json.loads(cached)
+        except ValueError:
+            pass
+    found = find()
+    state.set_meta(key, json.dumps(found))
+    return found
+
+
+def address_books(conn: Connections, state: State) -> list[str]:
+    url = conn.contacts.url
+    books: list[str] = _cached_lookup(
+        state,
+        f"books:{url}",
+        lambda: conn.call("contacts", dav_contacts.find_address_books, url),
+    )
+    return books
+
+
+def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None:
+    url, name = conn.reminders.url, conn.calendar_name
+    key = f"calendar:{url}|{name}"
+    cached = state.get_meta(key)
+    if cached:
+        return cached
+    try:
+        found = conn.call("reminders", dav_calendar.find_calendar, url, name, create=create)
+    except dav.DavError:
+        if create:
+            raise
+        return None  # a dry run against an account without the calendar yet
+    state.set_meta(key, found)
+    return found
+
+
+def read_contacts(
+    conn: Connections, state: State, report: Report, *, language: str
+) -> list[Contact]:
+    """Sync every address book into the cache and parse every card in it."""
+    contacts: dict[str, Contact] = {}
+    for book in address_books(conn, state):
+        changes = conn.call(
+            "contacts",
+            dav_contacts.fetch_changes,
+            book,
+            token=state.token(book),
+            known=state.etags(book),
+        )
+        state.apply(
+            book,
+            token=changes.token,
+            changed=[
+                (card.href, card.etag, card.text.encode(*ENCODING)) for card in changes.changed
+            ],
+            deleted=changes.deleted,
+            complete=changes.complete,
+            keep=changes.unchanged,
+        )
+        for href, (etag, data) in sorted(state.items(book).items()):
+            report.cards_read += 1
+            try:
+                contact = cards.parse_card(
+                    data.decode(*ENCODING),
+                    href=href,
+                    etag=etag,
+                    today=report.today,
+                    language=language,
+                )
+            except cards.CardError as err:
+                report.cards_skipped += 1
+                log.warning("skipped card %s: %s", href, err)
+                continue
+            if contact.uid in contacts:
+                report.cards_skipped += 1
+                log.warning(
+                    "skipped card %s: UID %s is also used by %s",
+                    href,
+                    contact.uid,
+                    contacts[contact.uid].href,
+                )
+                continue
+            contacts[contact.uid] = contact
+    return list(contacts.values())
+
+
+def read_reminders(conn: Connections, state: State, cal: str) -> list[StoredReminder]:
+    """Sync the reminders calendar into the cache; return netsync's own objects in it."""
+    changes = conn.call(
+        "reminders",
+        dav_calendar.fetch_reminders,
+        cal,
+        token=state.token(cal),
+        known=state.etags(cal),
+    )
+    state.apply(
+        cal,
+        token=changes.token,
+        changed=[(obj.href, obj.etag, obj.data) for obj in changes.changed],
+        deleted=changes.deleted,
+        complete=changes.complete,
+        keep=changes.unchanged,
+    )
+    stored = []
+    for href, (etag, data) in sorted(state.items(cal).items()):
+        parsed = ics.parse(data)
+        if parsed is not None:
+            reminder, completed = parsed
+            stored.append(StoredReminder(href, etag, reminder, completed))
+    return stored
+
+
+def _line(mark: str, reminder: Reminder) -> str:
+    return f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+
+
+class _Failed:
+    """A write that failed and was counted; the next cycle re-reads and tries again."""
+
+
+FAILED = _Failed()
+
+
+def _write(
+    conn: Connections,
+    state: State,
+    cal: str,
+    report: Report,
+    what: str,
+    fn: Callable[..., T],
+    *args: Any,
+    **kwargs: Any,
+) -> T | _Failed:
+    try:
+        return conn.call("reminders", fn, *args, **kwargs)
+    except (dav.Unreachable, dav.AuthFailed):
+        raise  # the server is down or refuses us: end the cycle, nothing half-understood
+    except dav.DavError as err:
+        # A 412 (changed by a phone, or already created by a cycle that died after its PUT)
+        # or a refusal: forget what we knew of the calendar, so the next cycle reads it
+        # afresh and decides again.
+        log.warning("could not %s: %s", what, err)
+        state.forget_token(cal)
+        report.writes_failed += 1
+        return FAILED
+
+
+def apply_changes(
+    conn: Connections,
+    state: State,
+    cal: str,
+    changes: reconcile.Changes,
+    report: Report,
+    *,
+    stamp: dt.datetime,
+) -> None:
+    """Write the diff to the calendar, one object at a time. A failed write is counted and
+    left for the next cycle; a server that is down ends the cycle (dav.Unreachable)."""
+    for reminder in changes.to_create:
+        report.lines.append(_line("+", reminder))
+        if not report.dry_run:
+            created = _write(
+                conn,
+                state,
+                cal,
+                report,
+                f"create {reminder.uid}",
+                dav_calendar.create,
+                cal,
+                reminder,
+                stamp=stamp,
+            )
+            if isinstance(created, _Failed):
+                continue
+            state.put_item(cal, created[0], created[1], ics.render(reminder, stamp=stamp))
+        report.created += 1
+    for stored, reminder in changes.to_update:
+        report.lines.append(_line("~", reminder))
+        if not report.dry_run:
+            new_etag = _write(
+                conn,
+                state,
+                cal,
+                report,
+                f"update {reminder.uid}",
+                dav_calendar.update,
+                stored.href,
+                reminder,
+                etag=stored.etag,
+                stamp=stamp,
+            )
+            if isinstance(new_etag, _Failed):
+                continue
+            state.put_item(cal, stored.href, new_etag, ics.render(reminder, stamp=stamp))
+        report.updated += 1
+    for stored in changes.to_delete:
+        report.lines.append(_line("-", stored.reminder))
+        if not report.dry_run:
+            gone = _write(
+                conn,
+                state,
+                cal,
+                report,
+                f"delete {stored.reminder.uid}",
+                dav_calendar.delete,
+                stored.href,
+                etag=stored.etag,
+            )
+            if isinstance(gone, _Failed):
+                continue
+            state.drop_item(cal, stored.href)
+        report.deleted += 1
+
+
+def run_cycle(
+    conn: Connections,
+    state: State,
+    *,
+    today: dt.date,
+    settings: Any,
+    dry_run: bool = False,
+    stamp: dt.datetime | None = None,
+) -> Report:
+    """One cycle. ``settings`` is a config.Settings; ``today`` comes from the caller's clock."""
+    report = Report(today=today, dry_run=dry_run)
+    stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report.contacts = read_contacts(conn, state, report, language=settings.locale.language)
+    cal = calendar_url(conn, state, create=not dry_run)
+    stored = read_reminders(conn, state, cal) if cal else []
+    plan_settings = settings.plan
+    report.wanted = planner.plan(
+        report.contacts, [s.reminder for s in stored], today=today, settings=plan_settings
+    )
+    changes = reconcile.diff(report.wanted, stored, today=today)
+    if cal is not None:
+        apply_changes(conn, state, cal, changes, report, stamp=stamp)
+    else:
+        for reminder in changes.to_create:
+            report.lines.append(_line("+", reminder))
+            report.created += 1
+    return report

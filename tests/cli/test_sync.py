@@ -1,0 +1,259 @@
+"""`netsync sync`, `due` and `check` end to end against real Radicale and Xandikos.
+
+What a user would look at: what lands in the calendar (read back with plain HTTP and parsed
+with icalendar, not with netsync's own code), that contacts are not written, that a second
+run changes nothing, that other people's events are left alone, and the exit codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import davcheck
+import icalendar
+import pytest
+import servers
+from scenario import TODAY, upload_sample, write_config
+
+from netsync.cli import main
+
+
+def sync(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "sync", "--today", TODAY.isoformat(), *args])
+
+
+def calendar_url(server: servers.Server) -> str:
+    return davcheck.calendars(server)["Keep in touch"]
+
+
+def events(server: servers.Server) -> dict[str, icalendar.Component]:
+    """UID -> the VEVENT/VTODO of every object in the reminders calendar."""
+    out = {}
+    for _, (_, body) in davcheck.snapshot(server, calendar_url(server)).items():
+        cal = icalendar.Calendar.from_ical(body)
+        for comp in cal.walk():
+            if comp.name in ("VEVENT", "VTODO"):
+                assert str(comp["UID"]) not in out, "duplicate UID"
+                out[str(comp["UID"])] = comp
+    return out
+
+
+FOREIGN = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//someone else//EN\r\nBEGIN:VEVENT\r\n"
+    "UID:dentist-2026\r\nDTSTAMP:20261101T100000Z\r\nDTSTART;VALUE=DATE:20261201\r\n"
+    "DTEND;VALUE=DATE:20261202\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def test_sample_book_in_expected_reminders_out(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    contacts_before = davcheck.children(server, server.addressbook)
+
+    assert sync(config) == 0
+    out = capsys.readouterr().out
+    assert "+ 2026-12-01  birthday    Alice Jansen turns 47" in out
+    assert out.strip().splitlines()[-1].startswith("25 contacts read, ")
+
+    found = events(server)
+    summaries = {str(c["SUMMARY"]): c for c in found.values()}
+    alice = summaries["Alice Jansen turns 47"]
+    assert alice.decoded("DTSTART") == TODAY + dt.timedelta(days=5)
+    assert alice.decoded("DTEND") == TODAY + dt.timedelta(days=6)
+    assert [str(c) for c in alice["CATEGORIES"].cats] == ["birthday"]
+    assert str(alice["X-NETSYNC-CONTACT"]) == "netsync-demo-000"
+    assert "Gift ideas: sailing book" in str(alice["DESCRIPTION"])
+    assert "Phone: +31 6 1234 5678" in str(alice["DESCRIPTION"])
+    assert "Ingrid Bakker: 22 years married" in summaries
+    assert "Karin Visser: Wedding (25 years)" in summaries
+    assert "Gerrit Smit: wedding of daughter Lotte" in summaries
+    assert "Marieke de Boer turns 39" in summaries  # 29 Feb 1988 -> 28 Feb 2027
+    assert summaries["Marieke de Boer turns 39"].decoded("DTSTART") == dt.date(2027, 2, 28)
+    follow = [c for c in found.values() if "follow-up" in str(c["UID"])]
+    names = {str(c["SUMMARY"]) for c in follow}
+    assert "Get in touch with Chen Wei" in names
+    for nobody in ("Garage Hendriks B.V.", "Umar Farouk", "Tineke Dijkstra", "Vera Smits"):
+        assert f"Get in touch with {nobody}" not in names  # org, never, paused, just seen
+    assert max(Counter(c.decoded("DTSTART") for c in follow).values()) <= 3
+    for comp in found.values():
+        assert str(comp["UID"]).startswith("netsync-")
+        assert "DTEND" in comp
+        alarms = [a for a in comp.subcomponents if a.name == "VALARM"]
+        assert alarms and all(a.decoded("TRIGGER") < dt.timedelta(0) for a in alarms)
+        assert all(str(a["ACTION"]) == "DISPLAY" and "DESCRIPTION" in a for a in alarms)
+
+    # A sync writes no contact.
+    assert davcheck.children(server, server.addressbook) == contacts_before
+
+
+def test_second_sync_changes_nothing_and_foreign_objects_stay(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config) == 0
+    cal = calendar_url(server)
+    foreign_href = cal + "dentist.ics"
+    status, _, _ = davcheck.request(
+        server,
+        "PUT",
+        foreign_href,
+        body=FOREIGN.encode(),
+        headers={"Content-Type": "text/calendar"},
+    )
+    assert status == 201
+    calendar_before = davcheck.snapshot(server, cal)
+    contacts_before = davcheck.children(server, server.addressbook)
+    capsys.readouterr()
+
+    assert sync(config) == 0
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .endswith("25 contacts read, 0 reminders created, 0 updated, 0 deleted")
+    )
+    assert davcheck.snapshot(server, cal) == calendar_before
+    assert davcheck.children(server, server.addressbook) == contacts_before
+
+    # A new day, a lost state directory: still no duplicate, and the dentist is untouched.
+    for child in (tmp_path / "state").iterdir():
+        child.unlink()
+    assert main(["--config", str(config), "sync", "--today", "2026-11-27"]) == 0
+    after = davcheck.snapshot(server, cal)
+    assert after[foreign_href] == calendar_before[foreign_href]
+    events(server)  # asserts no duplicate UID
+
+
+def test_dry_run_writes_nothing(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "+ 2026-12-01  birthday    Alice Jansen turns 47" in out
+    assert "dry run, nothing written" in out
+    assert "Keep in touch" not in davcheck.calendars(server)
+
+
+def test_due_json_and_table(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    argv = ["--config", str(config), "due", "--today", TODAY.isoformat(), "--days", "7"]
+    assert main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"date", "kind", "contact", "uid", "summary"} <= set(rows[0])
+    alice = [r for r in rows if r["summary"] == "Alice Jansen turns 47"]
+    assert alice == [
+        {
+            **alice[0],
+            "date": "2026-12-01",
+            "kind": "birthday",
+            "contact": "Alice Jansen",
+            "uid": "netsync-demo-000",
+        }
+    ]
+    assert all(r["date"] <= "2026-12-03" for r in rows)
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert table.index("Overdue") < table.index("Coming up")
+    assert "Get in touch with Chen Wei" in table
+
+
+def test_bad_cards_are_skipped_and_counted(
+    xandikos: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(xandikos)
+    # Xandikos stores what vobject can read, which is more than netsync can use: a card
+    # without UID, two cards in one resource. A text birthday and a garbage one only lose
+    # the date.
+    no_uid = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nN:Uid;No;;;\r\nEND:VCARD\r\n"
+    two = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:A\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:b\r\nFN:B\r\nEND:VCARD\r\n"
+    )
+    text_bday = (
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:text-bday\r\nFN:Text Bday\r\n"
+        "BDAY;VALUE=text:circa 1800\r\nEND:VCARD\r\n"
+    )
+    garbage = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:garbage-bday\r\nFN:Garbage Bday\r\n"
+        "BDAY:not a date\r\nEND:VCARD\r\n"
+    )
+    for name, card in (
+        ("no-uid.vcf", no_uid),
+        ("two.vcf", two),
+        ("text.vcf", text_bday),
+        ("garbage.vcf", garbage),
+    ):
+        assert servers.put_card(xandikos, name, card) == 201
+    config = write_config(xandikos, tmp_path)
+    assert sync(config) == 1
+    captured = capsys.readouterr()
+    assert "29 contacts read" in captured.out and "2 cards skipped" in captured.out
+    assert "no-uid.vcf" in captured.err and "two.vcf" in captured.err
+    assert "Alice Jansen turns 47" in {str(c["SUMMARY"]) for c in events(xandikos).values()}
+
+
+def test_unreachable_server_exits_75(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = servers.free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[contacts]\nurl = "http://127.0.0.1:{port}/dav/"\n[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    assert main(["--config", str(config), "sync"]) == 75
+    err = capsys.readouterr().err
+    assert f"http://127.0.0.1:{port}" in err and "refused" in err
+
+
+def test_wrong_password_exits_77(
+    radicale: servers.Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("NETSYNC_PASSWORD", "wrong")
+    config = write_config(radicale, tmp_path)
+    assert sync(config) == 77
+    err = capsys.readouterr().err
+    assert "alice" in err and radicale.root.rstrip("/") in err
+    assert "wrong" not in err
+
+
+def test_address_book_given_as_calendar_is_refused(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload_sample(server)
+    config = write_config(server, tmp_path, reminders_url=server.addressbook)
+    contacts_before = davcheck.children(server, server.addressbook)
+    assert sync(config) == 78
+    assert "address book" in capsys.readouterr().err
+    assert davcheck.children(server, server.addressbook) == contacts_before
+
+
+def test_bad_config_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[contacts]\nurl = "not a url"\n[follow_up]\nmax_per_day = "x"\nevery = "often"\n'
+    )
+    assert main(["--config", str(config), "sync"]) == 78
+    err = capsys.readouterr().err
+    assert "url" in err and "max_per_day" in err and "every" in err
+
+
+def test_check_reports_each_verdict(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(server, tmp_path)
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    for what in ("config", "password", "address books", "calendar", "write permission"):
+        assert f"[ok  ] {what}" in out
+    assert not [u for u in events(server) if u.startswith("netsync-check")]
