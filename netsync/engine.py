@@ -9,12 +9,23 @@ retried next cycle; the run goes on and the report counts both (exit 1 at the en
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from netsync import cards, dav, dav_calendar, dav_contacts, ics, planner, reconcile
+from netsync import (
+    cards,
+    dav,
+    dav_calendar,
+    dav_contacts,
+    ics,
+    learn,
+    planner,
+    reconcile,
+    writeback,
+)
 from netsync.model import Contact, Reminder, StoredReminder
 from netsync.state import State
 
@@ -41,6 +52,7 @@ class Report:
     writes_failed: int = 0
     contacts: list[Contact] = field(default_factory=list)
     wanted: list[Reminder] = field(default_factory=list)
+    book_of: dict[str, str] = field(default_factory=dict)  # card href -> address book URL
 
     @property
     def failed(self) -> bool:
@@ -135,31 +147,45 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
     return found
 
 
+def _sync(
+    conn: Connections,
+    which: str,
+    fetch: Callable[..., Any],
+    url: str,
+    state: State,
+    *,
+    keep: Callable[[bytes], bytes] = lambda data: data,
+) -> dict[str, bytes]:
+    """Bring the cached copy of one collection up to date; return the hrefs it lost, with
+    the data they had. ``keep`` picks what of each changed object the cache holds."""
+    changes = conn.call(which, fetch, url, token=state.token(url), known=state.etags(url))
+    before = state.items(url) if changes.deleted else {}
+    state.apply(
+        url,
+        token=changes.token,
+        changed=[(obj.href, obj.etag, keep(_data(obj))) for obj in changes.changed],
+        deleted=changes.deleted,
+        complete=changes.complete,
+        keep=changes.unchanged,
+    )
+    return {href: before[href][1] for href in changes.deleted if href in before}
+
+
+def _data(obj: Any) -> bytes:
+    data = obj.text.encode(*ENCODING) if isinstance(obj, dav_contacts.Card) else obj.data
+    return bytes(data)
+
+
 def read_contacts(
     conn: Connections, state: State, report: Report, *, language: str
 ) -> list[Contact]:
     """Sync every address book into the cache and parse every card in it."""
     contacts: dict[str, Contact] = {}
     for book in address_books(conn, state):
-        changes = conn.call(
-            "contacts",
-            dav_contacts.fetch_changes,
-            book,
-            token=state.token(book),
-            known=state.etags(book),
-        )
-        state.apply(
-            book,
-            token=changes.token,
-            changed=[
-                (card.href, card.etag, card.text.encode(*ENCODING)) for card in changes.changed
-            ],
-            deleted=changes.deleted,
-            complete=changes.complete,
-            keep=changes.unchanged,
-        )
+        _sync(conn, "contacts", dav_contacts.fetch_changes, book, state)
         for href, (etag, data) in sorted(state.items(book).items()):
             report.cards_read += 1
+            report.book_of[href] = book
             try:
                 contact = cards.parse_card(
                     data.decode(*ENCODING),
@@ -185,30 +211,20 @@ def read_contacts(
     return list(contacts.values())
 
 
-def read_reminders(conn: Connections, state: State, cal: str) -> list[StoredReminder]:
-    """Sync the reminders calendar into the cache; return netsync's own objects in it."""
-    changes = conn.call(
-        "reminders",
-        dav_calendar.fetch_reminders,
-        cal,
-        token=state.token(cal),
-        known=state.etags(cal),
-    )
-    state.apply(
-        cal,
-        token=changes.token,
-        changed=[(obj.href, obj.etag, obj.data) for obj in changes.changed],
-        deleted=changes.deleted,
-        complete=changes.complete,
-        keep=changes.unchanged,
-    )
+def read_reminders(
+    conn: Connections, state: State, cal: str
+) -> tuple[list[StoredReminder], list[Reminder]]:
+    """Sync the reminders calendar into the cache. Returns netsync's own objects in it, and
+    those of them that disappeared since the last look (deleted on a phone, or by us in a
+    cycle that died before it could note it)."""
+    lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
     stored = []
     for href, (etag, data) in sorted(state.items(cal).items()):
         parsed = ics.parse(data)
         if parsed is not None:
-            reminder, completed = parsed
-            stored.append(StoredReminder(href, etag, reminder, completed))
-    return stored
+            stored.append(StoredReminder(href, etag, *parsed))
+    deleted = [parsed[0] for data in lost.values() if (parsed := ics.parse(data))]
+    return stored, deleted
 
 
 def _line(mark: str, reminder: Reminder) -> str:
@@ -313,6 +329,78 @@ def apply_changes(
         report.deleted += 1
 
 
+def detect_calendar_url(conn: Connections, state: State, name: str) -> str:
+    """A ``[detect] calendars`` entry is a URL, or a display name on the reminders account."""
+    if "/" in name:
+        return name
+    key = f"detect:{conn.reminders.url}|{name}"
+    cached = state.get_meta(key)
+    if cached:
+        return cached
+    url = conn.call("reminders", dav_calendar.find_calendar, conn.reminders.url, name, create=False)
+    state.set_meta(key, url)
+    return url
+
+
+def read_detect_calendars(conn: Connections, state: State) -> list[tuple[str, learn.SeenEvent]]:
+    """The events of the ``[detect] calendars`` (on the reminders account). Only what changed
+    since the last look is downloaded; the cache keeps a small summary of every event."""
+    events: list[tuple[str, learn.SeenEvent]] = []
+    for name in conn.detect_calendars:
+        url = detect_calendar_url(conn, state, name)
+        _sync(conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary)
+        for _, (_, data) in state.items(url).items():
+            events.extend(
+                (
+                    name,
+                    learn.SeenEvent(
+                        dt.date.fromisoformat(e["day"]), tuple(e["attendees"]), e["summary"]
+                    ),
+                )
+                for e in json.loads(data)
+            )
+    return events
+
+
+def _summary(data: bytes) -> bytes:
+    return json.dumps(
+        [
+            {"day": e.day.isoformat(), "attendees": e.attendees, "summary": e.summary}
+            for e in learn.seen_events(data)
+        ]
+    ).encode()
+
+
+def learn_and_record(
+    conn: Connections,
+    state: State,
+    report: Report,
+    *,
+    settings: Any,
+    stored: list[StoredReminder],
+    deleted: list[Reminder],
+    extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None,
+) -> None:
+    """Gather every sign of contact, and write the new ``last:`` into those contacts."""
+    today, plan_settings = report.today, settings.plan
+    by_uid = {c.uid: c for c in report.contacts}
+    observations = learn.from_completed_tasks(stored)
+    observations += learn.from_deleted_follow_ups(
+        deleted, by_uid, today=today, settings=plan_settings
+    )
+    if conn.detect_calendars:
+        observations += learn.from_events(
+            read_detect_calendars(conn, state), report.contacts, today=today
+        )
+    if extra is not None:
+        observations += extra(report.contacts)
+    for uid, mine in learn.ledgers_to_write(report.contacts, observations).items():
+        by_uid[uid] = writeback.write_contact(
+            conn, state, report, by_uid[uid], mine, language=settings.locale.language
+        )
+    report.contacts = list(by_uid.values())
+
+
 def run_cycle(
     conn: Connections,
     state: State,
@@ -321,16 +409,20 @@ def run_cycle(
     settings: Any,
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
+    extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None = None,
 ) -> Report:
-    """One cycle. ``settings`` is a config.Settings; ``today`` comes from the caller's clock."""
+    """One cycle: read, learn, plan, diff, apply. ``settings`` is a config.Settings; ``today``
+    comes from the caller's clock; ``extra`` adds observations (`netsync log`)."""
     report = Report(today=today, dry_run=dry_run)
     stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
     report.contacts = read_contacts(conn, state, report, language=settings.locale.language)
     cal = calendar_url(conn, state, create=not dry_run)
-    stored = read_reminders(conn, state, cal) if cal else []
-    plan_settings = settings.plan
+    stored, deleted = read_reminders(conn, state, cal) if cal else ([], [])
+    learn_and_record(
+        conn, state, report, settings=settings, stored=stored, deleted=deleted, extra=extra
+    )
     report.wanted = planner.plan(
-        report.contacts, [s.reminder for s in stored], today=today, settings=plan_settings
+        report.contacts, [s.reminder for s in stored], today=today, settings=settings.plan
     )
     changes = reconcile.diff(report.wanted, stored, today=today)
     if cal is not None:

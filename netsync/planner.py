@@ -93,6 +93,28 @@ class _Due:
     due: dt.date
 
 
+def due_date(
+    contact: Contact, settings: PlanSettings, *, today: dt.date, open_due: dt.date | None
+) -> dt.date | None:
+    """When the contact's next follow-up is due, or None for no follow-ups.
+
+    ``open_due`` is the due date of the contact's follow-up in the calendar, if it has one:
+    a never-contacted person keeps it until it is done, or it would hop a whole period ahead
+    the day after it was missed.
+    """
+    cadence = cadence_for(contact, settings)
+    ledger = contact.ledger
+    if contact.is_org or cadence is None or ledger.pause_forever:
+        return None
+    if ledger.last is not None:
+        due = cadence.after(ledger.last)
+    else:
+        due = open_due or spread_day(contact.uid, cadence, today=today)
+    if ledger.pause is not None and due < ledger.pause:
+        due = ledger.pause
+    return due
+
+
 def _due_follow_ups(
     contacts: Iterable[Contact],
     existing: dict[str, Reminder],
@@ -100,24 +122,12 @@ def _due_follow_ups(
     *,
     today: dt.date,
 ) -> list[_Due]:
-    open_by_contact = {r.contact_uid: r for r in existing.values() if r.kind == FOLLOW_UP}
+    open_due = {r.contact_uid: due_of_uid(r.uid) for r in existing.values() if r.kind == FOLLOW_UP}
     out = []
     for contact in contacts:
-        cadence = cadence_for(contact, settings)
-        if contact.is_org or cadence is None or contact.ledger.pause_forever:
-            continue
-        ledger = contact.ledger
-        if ledger.last is not None:
-            due = cadence.after(ledger.last)
-        else:
-            # Keep a never-contacted person's open follow-up on its due date until it is
-            # done; otherwise it would hop a whole period ahead the day after it was missed.
-            current = open_by_contact.get(contact.uid)
-            current_due = due_of_uid(current.uid) if current else None
-            due = current_due or spread_day(contact.uid, cadence, today=today)
-        if ledger.pause is not None and due < ledger.pause:
-            due = ledger.pause
-        out.append(_Due(contact, due))
+        due = due_date(contact, settings, today=today, open_due=open_due.get(contact.uid))
+        if due is not None:
+            out.append(_Due(contact, due))
     return out
 
 

@@ -87,6 +87,12 @@ class State:
         rows = self._db.execute("SELECT href, etag, data FROM items WHERE collection = ?", (url,))
         return {href: (etag, bytes(data)) for href, etag, data in rows.fetchall()}
 
+    def item(self, url: str, href: str) -> tuple[str, bytes] | None:
+        row = self._db.execute(
+            "SELECT etag, data FROM items WHERE collection = ? AND href = ?", (url, href)
+        ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
     def apply(
         self,
         url: str,

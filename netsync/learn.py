@@ -1,0 +1,162 @@
+"""Closing the loop: from what happened in the calendars, when did contact happen (SPEC 6)?
+
+Pure functions from values to Observations ("contact with X on day D, by how"), and from
+observations to the new ledgers worth writing. The engine gathers the inputs and writes the
+result; nothing here talks to a server or reads the clock.
+
+The sources:
+- a follow-up task ticked off on the phone: contact on its completion day;
+- a follow-up event the user deleted on or after its day: contact on the day netsync saw it
+  gone (today). Only a follow-up that is still the one the plan wants counts, so netsync's
+  own deletions (the contact was logged some other way) are never mistaken for the user's,
+  even after a crash between the DELETE and the cache update;
+- past events in the ``[detect] calendars`` with the contact's e-mail as an attendee or the
+  contact's full name in the summary: contact on the event's day;
+- ``netsync log``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from netsync import notes, planner
+from netsync.model import (
+    FOLLOW_UP,
+    UID_PREFIX,
+    Contact,
+    Ledger,
+    PlanSettings,
+    Reminder,
+    StoredReminder,
+)
+
+MIN_NAME = 4  # shorter names ("Al", "Jo") would match too many event titles
+
+
+@dataclass(frozen=True)
+class Observation:
+    contact_uid: str
+    day: dt.date
+    how: str  # "" when unknown
+    source: str  # for the report: "task", "deleted event", "calendar Work", "log"
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """What the detector keeps of one event in a detect calendar."""
+
+    day: dt.date
+    attendees: tuple[str, ...]  # e-mail addresses, lower-case
+    summary: str
+
+
+def seen_events(data: bytes) -> list[SeenEvent]:
+    """The events of one calendar object, as the detector needs them; [] for anything that
+    does not parse. netsync's own reminders ("Get in touch with Alice") never count."""
+    import icalendar
+
+    try:
+        cal = icalendar.Calendar.from_ical(data)
+    except Exception:  # a broken object in someone's calendar is not our problem
+        return []
+    out = []
+    for event in cal.walk("VEVENT"):
+        if str(event.get("UID", "")).startswith(UID_PREFIX):
+            continue
+        try:
+            start = event.decoded("DTSTART")
+        except (KeyError, ValueError):
+            continue
+        day = start.date() if isinstance(start, dt.datetime) else start
+        raw = event.get("ATTENDEE", [])
+        attendees = tuple(
+            str(a).removeprefix("mailto:").removeprefix("MAILTO:").strip().lower()
+            for a in (raw if isinstance(raw, list) else [raw])
+        )
+        out.append(SeenEvent(day, attendees, str(event.get("SUMMARY", ""))))
+    return out
+
+
+def from_completed_tasks(stored: Iterable[StoredReminder]) -> list[Observation]:
+    return [
+        Observation(s.reminder.contact_uid, s.completed, "", "task")
+        for s in stored
+        if s.completed is not None and s.reminder.kind == FOLLOW_UP
+    ]
+
+
+def from_deleted_follow_ups(
+    deleted: Iterable[Reminder],
+    contacts: Mapping[str, Contact],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Observation]:
+    out = []
+    for reminder in deleted:
+        if reminder.kind != FOLLOW_UP or reminder.todo or reminder.day > today:
+            continue
+        contact = contacts.get(reminder.contact_uid)
+        if contact is None:
+            continue
+        due = planner.due_of_uid(reminder.uid)
+        wanted = planner.due_date(contact, settings, today=today, open_due=due)
+        if wanted is not None and wanted == due:
+            out.append(Observation(contact.uid, today, "", "deleted event"))
+    return out
+
+
+def _name_pattern(name: str) -> re.Pattern[str] | None:
+    name = " ".join(name.split())
+    if len(name) < MIN_NAME:
+        return None
+    return re.compile(r"(?<!\w)" + re.escape(name).replace(r"\ ", r"\s+") + r"(?!\w)", re.I)
+
+
+def from_events(
+    events: Iterable[tuple[str, SeenEvent]], contacts: Sequence[Contact], *, today: dt.date
+) -> list[Observation]:
+    """``events`` as (calendar name, event). Only events before today count: an event
+    later today has not happened yet."""
+    by_email: dict[str, list[Contact]] = {}
+    for contact in contacts:
+        for email in contact.emails:
+            by_email.setdefault(email.strip().lower(), []).append(contact)
+    patterns = [(c, p) for c in contacts if not c.is_org and (p := _name_pattern(c.name))]
+    out: list[Observation] = []
+    for calendar, event in events:
+        if event.day >= today:
+            continue
+        matched = {c.uid for email in event.attendees for c in by_email.get(email, [])}
+        matched |= {c.uid for c, p in patterns if p.search(event.summary)}
+        out.extend(
+            Observation(uid, event.day, "meeting", f"calendar {calendar}")
+            for uid in sorted(matched)
+        )
+    return out
+
+
+def apply(ledger: Ledger, observations: Iterable[Observation]) -> Ledger:
+    """The ledger with the newest observed contact, if it is newer than what it says."""
+    for obs in sorted(observations, key=lambda o: (o.day, o.how)):
+        ledger = notes.with_last(ledger, obs.day, obs.how)
+    return ledger
+
+
+def ledgers_to_write(
+    contacts: Sequence[Contact], observations: Iterable[Observation]
+) -> dict[str, list[Observation]]:
+    """Contacts whose NOTE should be written: a newer contact observed, or a block to
+    normalise (``last: today``, ``24-11-2026``). Maps contact UID -> its observations."""
+    by_uid: dict[str, list[Observation]] = {}
+    for obs in observations:
+        by_uid.setdefault(obs.contact_uid, []).append(obs)
+    out = {}
+    for contact in contacts:
+        mine = by_uid.get(contact.uid, [])
+        if contact.ledger.needs_rewrite or apply(contact.ledger, mine) != contact.ledger:
+            out[contact.uid] = mine
+    return out

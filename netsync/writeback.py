@@ -1,0 +1,105 @@
+"""Write what netsync learned into contacts: the ``last:`` line of the NOTE block (SPEC 1, 6).
+
+Only the NOTE changes, only when there is something to record, and always with If-Match on
+the ETag netsync read. On 412 (the phone changed the card in between) the card is read again,
+the change is applied to the new version and the write is tried again, a bounded number of
+times: the phone's edit always survives, and a card given up on is picked up next cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from netsync import cards, dav, dav_contacts, learn, notepatch, notes
+from netsync.model import Contact
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3
+ENCODING = ("utf-8", "surrogateescape")
+
+
+def _describe(observations: Sequence[learn.Observation]) -> str:
+    if not observations:
+        return "note block tidied (dates written as YYYY-MM-DD)"
+    newest = max(observations, key=lambda o: o.day)
+    how = f" ({newest.how})" if newest.how else ""
+    return f"last contact {newest.day.isoformat()}{how}, from {newest.source}"
+
+
+def _patched(
+    text: str, observations: Sequence[learn.Observation], report: Any, language: str
+) -> str | None:
+    """The card with the observations recorded in its block, or None if nothing changes."""
+    note = notepatch.read_note(text)
+    _, ledger = notes.parse_note(note, today=report.today, language=language)
+    new = learn.apply(ledger, observations)
+    if new == ledger and not ledger.needs_rewrite:
+        return None  # the card already says as much (a phone wrote a newer date meanwhile)
+    return notepatch.patch_note(text, notes.replace_block(note, new, language=language))
+
+
+def write_contact(
+    conn: Any,
+    state: Any,
+    report: Any,
+    contact: Contact,
+    observations: Sequence[learn.Observation],
+    *,
+    language: str,
+) -> Contact:
+    """Record ``observations`` in one contact's card. Returns the contact as it now reads
+    (the old one when nothing was written)."""
+    book = report.book_of[contact.href]
+    cached = state.item(book, contact.href)
+    if cached is None:
+        return contact
+    etag, text = cached[0], cached[1].decode(*ENCODING)
+    for _ in range(MAX_TRIES):
+        try:
+            new_text = _patched(text, observations, report, language)
+        except notepatch.PatchError as err:
+            log.warning(
+                "cannot record contact in %s (%s): %s", contact.uid, contact.href, err.reason
+            )
+            report.writes_failed += 1
+            return contact
+        if new_text is None:
+            return contact
+        if not report.dry_run:
+            try:
+                etag = (
+                    conn.call("contacts", dav_contacts.put_card, contact.href, new_text, etag=etag)
+                    or ""
+                )
+            except dav_contacts.Conflict:
+                # Changed on a phone since we read it: read it again and apply our change to
+                # the new version.
+                fresh = conn.call("contacts", dav_contacts.get_cards, book, [contact.href])
+                if not fresh:
+                    return contact  # deleted meanwhile
+                text, etag = fresh[0].text, fresh[0].etag
+                state.put_item(book, contact.href, etag, text.encode(*ENCODING))
+                continue
+            except (dav.Unreachable, dav.AuthFailed):
+                raise
+            except dav.DavError as err:
+                log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
+                report.writes_failed += 1
+                return contact
+            state.put_item(book, contact.href, etag or None, new_text.encode(*ENCODING))
+        report.contacts_written += 1
+        report.lines.append(f"* {contact.name}: {_describe(observations)}")
+        try:
+            return cards.parse_card(
+                new_text, href=contact.href, etag=etag, today=report.today, language=language
+            )
+        except cards.CardError:  # cannot happen for a card that parsed before; keep the old
+            return contact
+    log.warning(
+        "gave up writing %s after %d conflicts; trying again next cycle", contact.uid, MAX_TRIES
+    )
+    report.writes_failed += 1
+    return contact
