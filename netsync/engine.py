@@ -218,6 +218,7 @@ def read_reminders(
     those of them that disappeared since the last look (deleted on a phone, or by us in a
     cycle that died before it could note it)."""
     lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
+    lost.update(_take_lost(state, cal))
     stored = []
     for href, (etag, data) in sorted(state.items(cal).items()):
         parsed = ics.parse(data)
@@ -225,6 +226,32 @@ def read_reminders(
             stored.append(StoredReminder(href, etag, *parsed))
     deleted = [parsed[0] for data in lost.values() if (parsed := ics.parse(data))]
     return stored, deleted
+
+
+def catch_up(conn: Connections, state: State, cal: str) -> None:
+    """Move the calendar's sync token past our own writes.
+
+    RFC 6578 lets a server leave out an object that was both created and deleted since the
+    token (Xandikos does), so without this a follow-up we created and the user then deleted
+    would never show up as deleted. Anything the phone deleted in the meantime is kept for
+    the next cycle to learn from."""
+    lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
+    if lost:
+        pending = _take_lost(state, cal) | lost
+        state.set_meta(
+            f"lost:{cal}", json.dumps({h: d.decode("latin-1") for h, d in pending.items()})
+        )
+
+
+def _take_lost(state: State, cal: str) -> dict[str, bytes]:
+    raw = state.get_meta(f"lost:{cal}")
+    if not raw:
+        return {}
+    state.set_meta(f"lost:{cal}", "")
+    try:
+        return {href: data.encode("latin-1") for href, data in json.loads(raw).items()}
+    except (ValueError, AttributeError, UnicodeEncodeError):
+        return {}  # a damaged cache: forget it, as with any lost state
 
 
 def _line(mark: str, reminder: Reminder) -> str:
@@ -427,6 +454,8 @@ def run_cycle(
     changes = reconcile.diff(report.wanted, stored, today=today)
     if cal is not None:
         apply_changes(conn, state, cal, changes, report, stamp=stamp)
+        if changes and not dry_run:
+            catch_up(conn, state, cal)
     else:
         for reminder in changes.to_create:
             report.lines.append(_line("+", reminder))
