@@ -21,7 +21,10 @@ T = TypeVar("T")
 
 
 class DavError(Exception):
-    """A server answered something netsync cannot work with."""
+    """A server answered something netsync cannot work with. ``status``: the HTTP status,
+    when there was one."""
+
+    status: int | None = None
 
 
 class Unreachable(DavError):
@@ -135,5 +138,9 @@ def check_status(response: Any, url: str, *, expected: tuple[int, ...], what: st
     if status in expected:
         return
     if status >= 500:
-        raise Unreachable(url, f"{what} answered {status}")
-    raise DavError(f"{what} at {url} answered {status}")
+        failing = Unreachable(url, f"{what} answered {status}")
+        failing.status = status
+        raise failing
+    error = DavError(f"{what} at {url} answered {status}")
+    error.status = status
+    raise error

@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -53,6 +56,9 @@ class Report:
     contacts: list[Contact] = field(default_factory=list)
     wanted: list[Reminder] = field(default_factory=list)
     book_of: dict[str, str] = field(default_factory=dict)  # card href -> address book URL
+    planned: int = 0  # reminders the plan wants (also known after a no-change cycle)
+    due_today: int = 0  # of those, on or before today
+    unchanged: bool = False  # nothing changed since the last complete cycle: no planning done
 
     @property
     def failed(self) -> bool:
@@ -83,13 +89,18 @@ class Connections:
     reminders: dav.Account
     calendar_name: str
     detect_calendars: tuple[str, ...] = ()
-    _clients: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def client(self, which: str) -> Any:
-        if which not in self._clients:
-            account = self.contacts if which == "contacts" else self.reminders
-            self._clients[which] = dav.connect(account)
-        return self._clients[which]
+        """One client (one keep-alive connection) per account and thread: the write pool's
+        threads each get their own, since an HTTP session is not shared across threads."""
+        key = (which, threading.get_ident())
+        with self._lock:
+            if key not in self._clients:
+                account = self.contacts if which == "contacts" else self.reminders
+                self._clients[key] = dav.connect(account)
+            return self._clients[key]
 
     def call(self, which: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(client, *args, **kwargs)`` on the contacts or reminders client, with errors
@@ -147,6 +158,15 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
     return found
 
 
+@dataclass
+class Synced:
+    """What one collection's sync brought: whether anything changed, and the objects it
+    lost since the last look (href -> their cached data)."""
+
+    changed: bool
+    lost: dict[str, bytes]
+
+
 def _sync(
     conn: Connections,
     which: str,
@@ -155,9 +175,9 @@ def _sync(
     state: State,
     *,
     keep: Callable[[bytes], bytes] = lambda data: data,
-) -> dict[str, bytes]:
-    """Bring the cached copy of one collection up to date; return the hrefs it lost, with
-    the data they had. ``keep`` picks what of each changed object the cache holds."""
+) -> Synced:
+    """Bring the cached copy of one collection up to date. ``keep`` picks what of each
+    changed object the cache holds."""
     changes = conn.call(which, fetch, url, token=state.token(url), known=state.etags(url))
     before = state.items(url) if changes.deleted else {}
     state.apply(
@@ -168,7 +188,8 @@ def _sync(
         complete=changes.complete,
         keep=changes.unchanged,
     )
-    return {href: before[href][1] for href in changes.deleted if href in before}
+    lost = {href: before[href][1] for href in changes.deleted if href in before}
+    return Synced(bool(changes.changed or changes.deleted), lost)
 
 
 def _data(obj: Any) -> bytes:
@@ -176,13 +197,13 @@ def _data(obj: Any) -> bytes:
     return bytes(data)
 
 
-def read_contacts(
-    conn: Connections, state: State, report: Report, *, language: str
+def parse_contacts(
+    state: State, books: Sequence[str], report: Report, *, language: str
 ) -> list[Contact]:
-    """Sync every address book into the cache and parse every card in it."""
+    """Every card in the cached address books as a Contact; the unreadable ones are logged
+    by href, counted and skipped."""
     contacts: dict[str, Contact] = {}
-    for book in address_books(conn, state):
-        _sync(conn, "contacts", dav_contacts.fetch_changes, book, state)
+    for book in books:
         for href, (etag, data) in sorted(state.items(book).items()):
             report.cards_read += 1
             report.book_of[href] = book
@@ -211,21 +232,14 @@ def read_contacts(
     return list(contacts.values())
 
 
-def read_reminders(
-    conn: Connections, state: State, cal: str
-) -> tuple[list[StoredReminder], list[Reminder]]:
-    """Sync the reminders calendar into the cache. Returns netsync's own objects in it, and
-    those of them that disappeared since the last look (deleted on a phone, or by us in a
-    cycle that died before it could note it)."""
-    lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
-    lost.update(_take_lost(state, cal))
+def stored_reminders(state: State, cal: str) -> list[StoredReminder]:
+    """netsync's own objects in the cached reminders calendar."""
     stored = []
     for href, (etag, data) in sorted(state.items(cal).items()):
         parsed = ics.parse(data)
         if parsed is not None:
             stored.append(StoredReminder(href, etag, *parsed))
-    deleted = [parsed[0] for data in lost.values() if (parsed := ics.parse(data))]
-    return stored, deleted
+    return stored
 
 
 def catch_up(conn: Connections, state: State, cal: str) -> None:
@@ -235,7 +249,7 @@ def catch_up(conn: Connections, state: State, cal: str) -> None:
     token (Xandikos does), so without this a follow-up we created and the user then deleted
     would never show up as deleted. Anything the phone deleted in the meantime is kept for
     the next cycle to learn from."""
-    lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
+    lost = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state).lost
     if lost:
         pending = _take_lost(state, cal) | lost
         state.set_meta(
@@ -258,35 +272,34 @@ def _line(mark: str, reminder: Reminder) -> str:
     return f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
 
 
-class _Failed:
-    """A write that failed and was counted; the next cycle re-reads and tries again."""
+WRITERS = 4  # calendar writes in flight at once, each over its own keep-alive connection
+WRITE_RETRIES = 5
+TRANSIENT = (423, 500, 502, 503, 504)
 
 
-FAILED = _Failed()
-
-
-def _write(
-    conn: Connections,
-    state: State,
-    cal: str,
-    report: Report,
-    what: str,
-    fn: Callable[..., T],
-    *args: Any,
-    **kwargs: Any,
-) -> T | _Failed:
-    try:
-        return conn.call("reminders", fn, *args, **kwargs)
-    except (dav.Unreachable, dav.AuthFailed):
-        raise  # the server is down or refuses us: end the cycle, nothing half-understood
-    except dav.DavError as err:
-        # A 412 (changed by a phone, or already created by a cycle that died after its PUT)
-        # or a refusal: forget what we knew of the calendar, so the next cycle reads it
-        # afresh and decides again.
-        log.warning("could not %s: %s", what, err)
-        state.forget_token(cal)
-        report.writes_failed += 1
-        return FAILED
+def _write_one(
+    conn: Connections, action: str, uid: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | dav.DavError:
+    """One calendar write in a pool thread. A refusal or a 412 is returned, to be counted;
+    a server that is down or refuses us raises and ends the cycle."""
+    for attempt in range(WRITE_RETRIES + 1):
+        try:
+            return conn.call("reminders", fn, *args, **kwargs)
+        except dav.AuthFailed:
+            raise
+        except dav.DavError as err:
+            if err.status in TRANSIENT and attempt < WRITE_RETRIES:
+                # Xandikos commits each write to git and answers 423 or 500 to a second
+                # write that finds the lock taken; a proxy may answer 502/503 for a moment.
+                # Every write carries a precondition, so trying again is safe: if the first
+                # one did land, the retry gets a 412 and the next cycle re-reads.
+                time.sleep(0.05 * 2**attempt)
+                continue
+            if isinstance(err, dav.Unreachable):
+                raise
+            log.warning("could not %s %s: %s", action, uid, err)
+            return err
+    raise AssertionError("unreachable")
 
 
 def apply_changes(
@@ -297,63 +310,56 @@ def apply_changes(
     report: Report,
     *,
     stamp: dt.datetime,
+    writers: int = WRITERS,
 ) -> None:
-    """Write the diff to the calendar, one object at a time. A failed write is counted and
-    left for the next cycle; a server that is down ends the cycle (dav.Unreachable)."""
+    """Write the diff to the calendar over a small pool of connections. A failed write is
+    counted and left for the next cycle, which reads the calendar afresh (a 412 means a
+    phone changed it, or a cycle that died after its PUT already created it); a server that
+    is down ends the cycle (dav.Unreachable) after the writes in flight."""
+    jobs: list[tuple[str, Reminder, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
     for reminder in changes.to_create:
-        report.lines.append(_line("+", reminder))
-        if not report.dry_run:
-            created = _write(
-                conn,
-                state,
-                cal,
-                report,
-                f"create {reminder.uid}",
-                dav_calendar.create,
-                cal,
-                reminder,
-                stamp=stamp,
-            )
-            if isinstance(created, _Failed):
-                continue
-            state.put_item(cal, created[0], created[1], ics.render(reminder, stamp=stamp))
-        report.created += 1
+        jobs.append(("+", reminder, dav_calendar.create, (cal, reminder), {"stamp": stamp}))
     for stored, reminder in changes.to_update:
-        report.lines.append(_line("~", reminder))
-        if not report.dry_run:
-            new_etag = _write(
-                conn,
-                state,
-                cal,
-                report,
-                f"update {reminder.uid}",
-                dav_calendar.update,
-                stored.href,
+        jobs.append(
+            (
+                "~",
                 reminder,
-                etag=stored.etag,
-                stamp=stamp,
+                dav_calendar.update,
+                (stored.href, reminder),
+                {"etag": stored.etag, "stamp": stamp},
             )
-            if isinstance(new_etag, _Failed):
-                continue
-            state.put_item(cal, stored.href, new_etag, ics.render(reminder, stamp=stamp))
-        report.updated += 1
+        )
     for stored in changes.to_delete:
-        report.lines.append(_line("-", stored.reminder))
-        if not report.dry_run:
-            gone = _write(
-                conn,
-                state,
-                cal,
-                report,
-                f"delete {stored.reminder.uid}",
-                dav_calendar.delete,
-                stored.href,
-                etag=stored.etag,
-            )
-            if isinstance(gone, _Failed):
+        jobs.append(
+            ("-", stored.reminder, dav_calendar.delete, (stored.href,), {"etag": stored.etag})
+        )
+    counters = {"+": "created", "~": "updated", "-": "deleted"}
+    actions = {"+": "create", "~": "update", "-": "delete"}
+    if report.dry_run:
+        for mark, reminder, *_ in jobs:
+            report.lines.append(_line(mark, reminder))
+            setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
+        return
+    with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
+        futures = [
+            pool.submit(_write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs)
+            for mark, reminder, fn, args, kwargs in jobs
+        ]
+        # Results are taken in order and the cache is written from this thread only.
+        for (mark, reminder, _, args, _), future in zip(jobs, futures, strict=True):
+            result = future.result()
+            if isinstance(result, dav.DavError):
+                state.forget_token(cal)
+                report.writes_failed += 1
                 continue
-            state.drop_item(cal, stored.href)
-        report.deleted += 1
+            report.lines.append(_line(mark, reminder))
+            setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
+            if mark == "+":
+                state.put_item(cal, result[0], result[1], ics.render(reminder, stamp=stamp))
+            elif mark == "~":
+                state.put_item(cal, args[0], result, ics.render(reminder, stamp=stamp))
+            else:
+                state.drop_item(cal, args[0])
 
 
 def detect_calendar_url(conn: Connections, state: State, name: str) -> str:
@@ -369,13 +375,11 @@ def detect_calendar_url(conn: Connections, state: State, name: str) -> str:
     return url
 
 
-def read_detect_calendars(conn: Connections, state: State) -> list[tuple[str, learn.SeenEvent]]:
-    """The events of the ``[detect] calendars`` (on the reminders account). Only what changed
-    since the last look is downloaded; the cache keeps a small summary of every event."""
+def detect_events(conn: Connections, state: State) -> list[tuple[str, learn.SeenEvent]]:
+    """The events of the ``[detect] calendars``, from the cache."""
     events: list[tuple[str, learn.SeenEvent]] = []
     for name in conn.detect_calendars:
         url = detect_calendar_url(conn, state, name)
-        _sync(conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary)
         for _, (_, data) in state.items(url).items():
             events.extend(
                 (
@@ -416,9 +420,7 @@ def learn_and_record(
         deleted, by_uid, today=today, settings=plan_settings
     )
     if conn.detect_calendars:
-        observations += learn.from_events(
-            read_detect_calendars(conn, state), report.contacts, today=today
-        )
+        observations += learn.from_events(detect_events(conn, state), report.contacts, today=today)
     if extra is not None:
         observations += extra(report.contacts)
     for uid, mine in learn.ledgers_to_write(report.contacts, observations).items():
@@ -426,6 +428,43 @@ def learn_and_record(
             conn, state, report, by_uid[uid], mine, language=settings.locale.language
         )
     report.contacts = list(by_uid.values())
+
+
+def _fingerprint(today: dt.date, settings: Any, conn: Connections) -> str:
+    """What, besides the servers' contents, the plan depends on."""
+    return repr(
+        (
+            today.isoformat(),
+            settings.plan,
+            settings.locale,
+            conn.detect_calendars,
+            conn.contacts.url,
+            conn.reminders.url,
+            conn.calendar_name,
+        )
+    )
+
+
+def refresh(
+    conn: Connections, state: State, *, create: bool
+) -> tuple[list[str], str | None, Synced]:
+    """Sync every collection into the cache: the address books, the reminders calendar, the
+    detect calendars. Returns the books, the calendar URL and what changed overall."""
+    books = address_books(conn, state)
+    overall = Synced(False, {})
+    for book in books:
+        overall.changed |= _sync(conn, "contacts", dav_contacts.fetch_changes, book, state).changed
+    cal = calendar_url(conn, state, create=create)
+    if cal is not None:
+        synced = _sync(conn, "reminders", dav_calendar.fetch_reminders, cal, state)
+        overall.lost = synced.lost | _take_lost(state, cal)
+        overall.changed |= synced.changed or bool(overall.lost)
+    for name in conn.detect_calendars:
+        url = detect_calendar_url(conn, state, name)
+        overall.changed |= _sync(
+            conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary
+        ).changed
+    return books, cal, overall
 
 
 def run_cycle(
@@ -439,25 +478,59 @@ def run_cycle(
     extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None = None,
 ) -> Report:
     """One cycle: read, learn, plan, diff, apply. ``settings`` is a config.Settings; ``today``
-    comes from the caller's clock; ``extra`` adds observations (`netsync log`)."""
+    comes from the caller's clock; ``extra`` adds observations (`netsync log`).
+
+    When no collection changed since the last complete cycle, on the same day and with the
+    same settings, the plan would be the same, so the cycle stops after the sync requests:
+    that keeps a no-change cycle as cheap at 10,000 contacts as at 100. The mark that allows
+    it is taken away at the start of every cycle and set again only at the end of a real
+    cycle that wrote everything it meant to, so a crash or a dry run in between never hides
+    a change.
+    """
     report = Report(today=today, dry_run=dry_run)
     stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    report.contacts = read_contacts(conn, state, report, language=settings.locale.language)
-    cal = calendar_url(conn, state, create=not dry_run)
-    stored, deleted = read_reminders(conn, state, cal) if cal else ([], [])
+    fingerprint = _fingerprint(today, settings, conn)
+    previous = state.get_meta("complete") or ""
+    state.set_meta("complete", "")
+    books, cal, synced = refresh(conn, state, create=not dry_run)
+    if not synced.changed and extra is None and not dry_run and previous:
+        mark = json.loads(previous)
+        if mark.get("fingerprint") == fingerprint:
+            report.unchanged = True
+            for key in ("cards_read", "cards_skipped", "planned", "due_today"):
+                setattr(report, key, int(mark.get(key, 0)))
+            state.set_meta("complete", previous)
+            return report
+    report.contacts = parse_contacts(state, books, report, language=settings.locale.language)
+    stored = stored_reminders(state, cal) if cal else []
+    deleted = [parsed[0] for data in synced.lost.values() if (parsed := ics.parse(data))]
     learn_and_record(
         conn, state, report, settings=settings, stored=stored, deleted=deleted, extra=extra
     )
     report.wanted = planner.plan(
         report.contacts, [s.reminder for s in stored], today=today, settings=settings.plan
     )
+    report.planned = len(report.wanted)
+    report.due_today = sum(1 for r in report.wanted if r.day <= today)
     changes = reconcile.diff(report.wanted, stored, today=today)
-    if cal is not None:
-        apply_changes(conn, state, cal, changes, report, stamp=stamp)
-        if changes and not dry_run:
-            catch_up(conn, state, cal)
-    else:
-        for reminder in changes.to_create:
-            report.lines.append(_line("+", reminder))
-            report.created += 1
+    if cal is None:  # a dry run against an account that has no reminders calendar yet
+        report.lines.extend(_line("+", r) for r in changes.to_create)
+        report.created = len(changes.to_create)
+        return report
+    apply_changes(conn, state, cal, changes, report, stamp=stamp)
+    if changes and not dry_run:
+        catch_up(conn, state, cal)
+    if not dry_run and not report.writes_failed:
+        state.set_meta(
+            "complete",
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "cards_read": report.cards_read,
+                    "cards_skipped": report.cards_skipped,
+                    "planned": report.planned,
+                    "due_today": report.due_today,
+                }
+            ),
+        )
     return report
