@@ -274,31 +274,20 @@ def _split_params(head: str) -> list[str]:
 
 
 def _quoted_lines(head: str, text: str, charset: str, newline: str) -> str:
-    """Quoted-printable (RFC 2045 6.7) in physical lines of at most 75 octets.
+    """Quoted-printable (RFC 2045 6.7) on one physical line.
 
-    A character's bytes stay on one physical line, and a soft break follows every encoded
-    line break, so the lines read like the text. Spaces and tabs at the start or end of a
-    physical line are encoded, so no reader mistakes them for folding or loses them."""
+    Not folded with soft breaks: vobject, which Xandikos uses to validate what it stores,
+    rejects a 2.1 card whose quoted-printable NOTE continues on a soft-broken line (412
+    valid-address-data), while every reader takes a long line. A space or tab at the end is
+    encoded, so no reader loses it."""
     tokens: list[str] = []
     for char in text:
         if char == "\n":
-            tokens += ["=0D=0A", ""]  # CRLF, as Outlook writes it; "" = a soft break here
+            tokens.append("=0D=0A")  # CRLF, as Outlook writes it
         elif "!" <= char <= "~" and char != "=" or char in " \t":
             tokens.append(char)
         else:
             tokens.append("".join(f"={byte:02X}" for byte in char.encode(charset)))
-    while tokens and not tokens[-1]:
-        tokens.pop()
     if tokens and tokens[-1] in (" ", "\t"):
         tokens[-1] = f"={ord(tokens[-1]):02X}"
-    physical: list[str] = []
-    current = head + ":"
-    for token in tokens:
-        if not token or len(current) + len(token) + 1 > _LIMIT:
-            physical.append(current + "=")
-            current = ""
-        if token in (" ", "\t") and not current:
-            token = f"={ord(token):02X}"
-        current += token
-    physical.append(current)
-    return newline.join(physical) + newline
+    return head + ":" + "".join(tokens) + newline

@@ -67,7 +67,11 @@ def assert_only_note_changed(old: str, new: str, note: str) -> None:
     assert read_note(new) == note
     untouched = set(note_physical_lines(old))
     for physical in set(note_physical_lines(new)) - untouched:
-        assert len(physical.encode("utf-8", "surrogateescape")) <= 75, physical
+        if "QUOTED-PRINTABLE" in physical.split(":", 1)[0].upper():
+            # One physical line: vobject (and so Xandikos) rejects QP soft line breaks.
+            assert not physical.endswith("="), physical
+        else:
+            assert len(physical.encode("utf-8", "surrogateescape")) <= 75, physical
 
 
 # --- the real-world corpus ----------------------------------------------------------------------
@@ -288,14 +292,14 @@ def test_v21_note_is_rewritten_as_quoted_printable() -> None:
 def test_plain_v21_note_becomes_quoted_printable() -> None:
     card = load("notes_v21_plain_note.vcf")
     note, patched = with_block(card)
-    assert "\r\nNOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Plain 2.1 note=0D=0A=\r\n" in patched
+    assert "\r\nNOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Plain 2.1 note=0D=0A=0D=0A[netsync]" in patched
     assert_only_note_changed(card, patched, note)
 
 
 def test_v21_card_without_note_gets_a_quoted_printable_one() -> None:
     card = load("notes_v21_no_note.vcf")
     note, patched = with_block(card, Ledger(every=Cadence(30)))
-    assert "\r\nNOTE;ENCODING=QUOTED-PRINTABLE:[netsync]=0D=0A=\r\nevery: 30d=0D=0A=\r\n" in patched
+    assert "\r\nNOTE;ENCODING=QUOTED-PRINTABLE:[netsync]=0D=0Aevery: 30d=0D=0A[/netsync]\r\n" in patched
     assert_only_note_changed(card, patched, note)
 
 
@@ -304,16 +308,15 @@ def test_quoted_printable_spaces_at_line_edges_are_encoded() -> None:
     note = " lead" + " " * 200 + "end "
     patched = patch_note(card, note)
     assert_only_note_changed(card, patched, note)
-    for physical in note_physical_lines(patched)[1:]:
-        assert not physical.startswith((" ", "\t"))
-    assert note_physical_lines(patched)[-1].endswith("=20")
+    [physical] = note_physical_lines(patched)
+    assert physical.endswith("=20")
 
 
 def test_quoted_printable_charset_is_kept_when_the_text_fits_it() -> None:
     head = "NOTE;CHARSET=us-ascii;ENCODING=QUOTED-PRINTABLE"
     card = f"BEGIN:VCARD\r\nVERSION:2.1\r\n{head}:a\r\nEND:VCARD\r\n"
     ascii_only = patch_note(card, "a\nb")
-    assert "\r\nNOTE;CHARSET=us-ascii;ENCODING=QUOTED-PRINTABLE:a=0D=0A=\r\nb\r\n" in ascii_only
+    assert "\r\nNOTE;CHARSET=us-ascii;ENCODING=QUOTED-PRINTABLE:a=0D=0Ab\r\n" in ascii_only
     umlaut = patch_note(card, "ä")
     assert "\r\nNOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=C3=A4\r\n" in umlaut
 
@@ -322,7 +325,7 @@ def test_v21_note_in_8bit_gets_one_encoding_only() -> None:
     card = "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=8BIT:x\r\nEND:VCARD\r\n"
     patched = patch_note(card, "a\nb")
     assert patched == (
-        "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=0D=0A=\r\nb\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=0D=0Ab\r\nEND:VCARD\r\n"
     )
 
 
