@@ -161,20 +161,40 @@ def setup_logging(verbose: int, quiet: bool) -> None:
         if quiet
         else (logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING)
     )
-    if os.environ.get("JOURNAL_STREAM"):
+    if _stderr_is_journal():
         # journald adds its own timestamps; <N> prefixes are syslog priorities.
         fmt = "%(levelprefix)s%(name)s: %(message)s"
     else:
         fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(fmt, datefmt="%H:%M:%S"))
+    # caldav's debug and info output holds request and response bodies, which hold NOTE text,
+    # and some of it goes to the root logger, not "caldav". So below WARNING only netsync's
+    # own records pass, at any -v (PYTHON_CALDAV_COMMDUMP is caldav's own way to see the wire).
+    handler.addFilter(_netsync_or_warning)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    if verbose < 3:
-        # caldav's own debug output holds request bodies, which hold NOTE text.
-        for noisy in ("caldav", "niquests", "urllib3", "urllib3_future"):
-            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    for noisy in ("caldav", "niquests", "urllib3", "urllib3_future", "schedule"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))  # saves formatting them
+
+
+def _netsync_or_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "netsync"
+
+
+def _stderr_is_journal() -> bool:
+    """stderr is connected to the journal: $JOURNAL_STREAM ("DEV:INODE") names this stream.
+
+    A child whose stderr was redirected (`netsync sync 2>file` inside a unit, or a shell under
+    `systemd-run`) inherits the variable, so it is compared with stderr (systemd.exec(5)).
+    """
+    try:
+        device, inode = (int(part) for part in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        st = os.fstat(sys.stderr.fileno())
+    except (ValueError, OSError, AttributeError):  # unset, garbage, or no real file (pytest)
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
 
 
 class _Formatter(logging.Formatter):
@@ -271,14 +291,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
     """The plan as rows for `due`: overdue follow-ups first, then by day."""
-    from netsync.model import FOLLOW_UP
+    from netsync.model import DIGEST, FOLLOW_UP
     from netsync.planner import due_of_uid
 
     names = {c.uid: c.name for c in report.contacts}
     end = report.today + dt.timedelta(days=days)
     rows = []
     for r in report.wanted:
-        if r.day > end:
+        if r.day > end or r.kind == DIGEST:
             continue
         due = due_of_uid(r.uid) if r.kind == FOLLOW_UP else r.day
         overdue = (report.today - due).days if due and due < report.today else 0

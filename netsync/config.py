@@ -31,7 +31,7 @@ NO_PASSWORDS = (
 
 _KEYS = {
     "contacts": ("url", "username", "password_command", "ca_file", "timeout"),
-    "reminders": ("url", "calendar", "username", "password_command", "ca_file"),
+    "reminders": ("url", "calendar", "username", "password_command", "ca_file", "digest"),
     "follow_up": ("every", "max_per_day", "horizon_days", "as", "categories"),
     "locale": ("language", "timezone"),
     "detect": ("calendars",),
@@ -71,6 +71,7 @@ class RemindersSettings:
     password_command: str = ""
     ca_file: str = ""
     inherits_login: bool = True
+    digest: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Settings:
             horizon_days=f.horizon_days,
             as_todo=f.as_todo,
             language=self.locale.language,
+            digest=self.reminders.digest,
         )
 
 
@@ -166,6 +168,7 @@ def parse_settings(
         password_command=password_command or contacts.password_command,
         ca_file=r.get("reminders", "ca_file", "", _ca_file) or contacts.ca_file,
         inherits_login=not (username or password_command),
+        digest=r.get("reminders", "digest", True, _bool),
     )
     follow_up = FollowUpSettings(
         every=r.get("follow_up", "every", Cadence(90), _every),
@@ -294,6 +297,12 @@ def _names(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f'must be a list of names or URLs, e.g. ["Work"], got {value!r}')
     return tuple(v.strip() for v in value)
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
 
 
 def _whole(value: object) -> int:

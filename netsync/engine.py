@@ -29,7 +29,7 @@ from netsync import (
     reconcile,
     writeback,
 )
-from netsync.model import Contact, Reminder, StoredReminder
+from netsync.model import DIGEST, Contact, Reminder, StoredReminder
 from netsync.state import State
 
 log = logging.getLogger(__name__)
@@ -511,7 +511,7 @@ def run_cycle(
         report.contacts, [s.reminder for s in stored], today=today, settings=settings.plan
     )
     report.planned = len(report.wanted)
-    report.due_today = sum(1 for r in report.wanted if r.day <= today)
+    report.due_today = sum(1 for r in report.wanted if r.day <= today and r.kind != DIGEST)
     changes = reconcile.diff(report.wanted, stored, today=today)
     if cal is None:  # a dry run against an account that has no reminders calendar yet
         report.lines.extend(_line("+", r) for r in changes.to_create)

@@ -14,7 +14,8 @@ FOLLOW_UP = "follow-up"
 BIRTHDAY = "birthday"
 ANNIVERSARY = "anniversary"
 OCCASION = "occasion"
-KINDS = (FOLLOW_UP, BIRTHDAY, ANNIVERSARY, OCCASION)
+DIGEST = "digest"  # the week at a glance, one event on Monday
+KINDS = (FOLLOW_UP, BIRTHDAY, ANNIVERSARY, OCCASION, DIGEST)
 
 UID_PREFIX = "netsync-"
 
@@ -153,3 +154,4 @@ class PlanSettings:
     as_todo: bool = False
     language: str = "en"
     occasion_horizon_days: int = 365
+    digest: bool = True

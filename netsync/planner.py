@@ -28,6 +28,7 @@ from netsync import texts
 from netsync.model import (
     ANNIVERSARY,
     BIRTHDAY,
+    DIGEST,
     FOLLOW_UP,
     OCCASION,
     UID_PREFIX,
@@ -236,6 +237,59 @@ def plan_occasions(
     return list(out.values())
 
 
+def plan_digests(
+    wanted: Sequence[Reminder],
+    contacts: Sequence[Contact],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Reminder]:
+    """The week at a glance: one all-day event on the Monday of this week and of next week,
+    listing that week's follow-ups and occasions, with an alarm on the Sunday before. It is
+    rewritten as the week changes (a follow-up done, a birthday passed)."""
+    names = {c.uid: c.name for c in contacts}
+    monday = today - dt.timedelta(days=today.weekday())
+    out = []
+    for start in (monday, monday + dt.timedelta(days=7)):
+        week = sorted(
+            (r for r in wanted if start <= r.day < start + dt.timedelta(days=7)),
+            key=lambda r: (r.day, r.kind, r.summary),
+        )
+        if not week:
+            continue
+        calls = [names.get(r.contact_uid, "") for r in week if r.kind == FOLLOW_UP]
+        occasions = [
+            (r.kind, names.get(r.contact_uid, ""), _label(r), r.day)
+            for r in week
+            if r.kind != FOLLOW_UP
+        ]
+        language = settings.language
+        summary = texts.digest_summary(calls, occasions, language=language)
+        description = "\n".join(
+            f"{texts.weekday(r.day, language=language)} {r.day.isoformat()}: {r.summary}"
+            for r in week
+        )
+        out.append(
+            Reminder(
+                f"{UID_PREFIX}{DIGEST}-{start:%Y%m%d}",
+                DIGEST,
+                "",
+                start,
+                summary,
+                description,
+                FOLLOW_UP_ALARMS,
+            )
+        )
+    return out
+
+
+def _label(reminder: Reminder) -> str:
+    """The occasion's own words: what follows "Name: " in its summary."""
+    if reminder.kind != OCCASION:
+        return ""
+    return reminder.summary.split(": ", 1)[-1]
+
+
 def plan(
     contacts: Sequence[Contact],
     existing: Sequence[Reminder],
@@ -245,4 +299,7 @@ def plan(
 ) -> list[Reminder]:
     """Every reminder that should exist in the calendar on ``today``."""
     follow_ups = plan_follow_ups(contacts, existing, today=today, settings=settings)
-    return follow_ups + plan_occasions(contacts, today=today, settings=settings)
+    wanted = follow_ups + plan_occasions(contacts, today=today, settings=settings)
+    if settings.digest:
+        wanted += plan_digests(wanted, contacts, today=today, settings=settings)
+    return wanted

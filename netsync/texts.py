@@ -31,6 +31,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "note": "Note: {value}",
         "done_event": 'Done? Delete this event, or run: netsync log "{name}"',
         "done_todo": 'Done? Tick it off, or run: netsync log "{name}"',
+        "week": "This week",
+        "call": "call {names}",
+        "more": "{names} and {n} more",
+        BIRTHDAY + "_of": "{name}'s birthday {day}",
+        ANNIVERSARY + "_of": "{name}'s anniversary {day}",
+        "occasion_of": "{name}: {label} {day}",
+        "days": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
     },
     "nl": {
         FOLLOW_UP: "Neem contact op met {name}",
@@ -51,6 +58,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "note": "Notitie: {value}",
         "done_event": 'Gedaan? Verwijder deze afspraak, of: netsync log "{name}"',
         "done_todo": 'Gedaan? Vink hem af, of: netsync log "{name}"',
+        "week": "Deze week",
+        "call": "bel {names}",
+        "more": "{names} en nog {n}",
+        BIRTHDAY + "_of": "verjaardag {name} {day}",
+        ANNIVERSARY + "_of": "trouwdag {name} {day}",
+        "occasion_of": "{name}: {label} {day}",
+        "days": "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
     },
 }
 
@@ -114,3 +128,35 @@ def description(contact: Contact, *, language: str, gifts: bool, done_hint: str 
 
 def years_between(year: int | None, on: dt.date) -> int | None:
     return None if year is None else on.year - year
+
+
+def weekday(day: dt.date, *, language: str) -> str:
+    return _t(language, "days").split()[day.weekday()]
+
+
+def _names(names: list[str], *, language: str, limit: int = 3) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return _t(language, "more", names=", ".join(names[:limit]), n=len(names) - limit)
+
+
+def digest_summary(
+    follow_ups: list[str], occasions: list[tuple[str, str, str, dt.date]], *, language: str
+) -> str:
+    """ "This week: call Alice, Bram; Chen's birthday Thursday". ``occasions`` are
+    (kind, name, label, day)."""
+    parts = []
+    if follow_ups:
+        parts.append(_t(language, "call", names=_names(follow_ups, language=language)))
+    for kind, name, label, day in occasions:
+        key = kind + "_of" if kind in (BIRTHDAY, ANNIVERSARY) else "occasion_of"
+        parts.append(
+            _t(
+                language,
+                key,
+                name=name,
+                label=label or _t(language, "unlabelled"),
+                day=weekday(day, language=language),
+            )
+        )
+    return f"{_t(language, 'week')}: " + "; ".join(parts)

@@ -13,6 +13,7 @@ from netsync import planner
 from netsync.model import (
     ANNIVERSARY,
     BIRTHDAY,
+    DIGEST,
     FOLLOW_UP,
     OCCASION,
     Cadence,
@@ -26,7 +27,7 @@ from netsync.model import (
 )
 
 TODAY = dt.date(2026, 11, 26)
-DEFAULTS = PlanSettings()
+DEFAULTS = PlanSettings(digest=False)
 
 
 def person(uid: str, *, last: dt.date | None = None, **kw: object) -> Contact:
@@ -52,7 +53,7 @@ def test_due_is_last_contact_plus_cadence_from_note() -> None:
 
 
 def test_cadence_from_category_then_default() -> None:
-    s = PlanSettings(categories=(("Family", Cadence(14)), ("Customers", None)))
+    s = PlanSettings(digest=False, categories=(("Family", Cadence(14)), ("Customers", None)))
     family = person("f", last=dt.date(2026, 11, 20), categories=("Friends", "family"))
     customer = person("c", last=dt.date(2026, 11, 20), categories=("Customers",))
     other = person("o", last=dt.date(2026, 9, 1))
@@ -80,7 +81,7 @@ def test_organisations_never_and_pause_get_no_follow_up() -> None:
 
 
 def test_pause_moves_the_due_date() -> None:
-    s = PlanSettings(horizon_days=90)
+    s = PlanSettings(digest=False, horizon_days=90)
     c = person("p", last=dt.date(2026, 8, 1), pause=dt.date(2027, 1, 31))
     assert follow_ups(planner.plan([c], [], today=TODAY, settings=s))["p"].day == dt.date(
         2027, 1, 31
@@ -88,7 +89,7 @@ def test_pause_moves_the_due_date() -> None:
 
 
 def test_never_contacted_people_are_spread_over_the_first_period() -> None:
-    s = PlanSettings(every=Cadence(30), max_per_day=1000, horizon_days=30)
+    s = PlanSettings(digest=False, every=Cadence(30), max_per_day=1000, horizon_days=30)
     contacts = [person(f"uid-{i}") for i in range(600)]
     days = Counter(r.day for r in planner.plan(contacts, [], today=TODAY, settings=s))
     assert min(days) >= TODAY and max(days) < TODAY + dt.timedelta(days=30)
@@ -98,7 +99,7 @@ def test_never_contacted_people_are_spread_over_the_first_period() -> None:
 
 def test_spreading_does_not_depend_on_the_day_netsync_first_ran() -> None:
     c = person("stable-uid")
-    s = PlanSettings(every=Cadence(30), horizon_days=30)
+    s = PlanSettings(digest=False, every=Cadence(30), horizon_days=30)
     first = follow_ups(planner.plan([c], [], today=TODAY, settings=s))["stable-uid"].day
     for offset in range(0, (first - TODAY).days + 1):
         day = TODAY + dt.timedelta(days=offset)
@@ -107,7 +108,7 @@ def test_spreading_does_not_depend_on_the_day_netsync_first_ran() -> None:
 
 
 def test_budget_most_overdue_first_rest_to_next_days() -> None:
-    s = PlanSettings(max_per_day=3)
+    s = PlanSettings(digest=False, max_per_day=3)
     contacts = [person(f"c{i}", last=dt.date(2026, 8, 1) + dt.timedelta(days=i)) for i in range(7)]
     fu = follow_ups(planner.plan(contacts, [], today=TODAY, settings=s))
     by_day = Counter(r.day for r in fu.values())
@@ -117,7 +118,7 @@ def test_budget_most_overdue_first_rest_to_next_days() -> None:
 
 
 def test_only_follow_ups_within_the_horizon_are_written() -> None:
-    s = PlanSettings(horizon_days=14)
+    s = PlanSettings(digest=False, horizon_days=14)
     inside = person("in", last=TODAY - dt.timedelta(days=80))  # due in 10 days
     outside = person("out", last=TODAY - dt.timedelta(days=60))  # due in 30 days
     assert set(follow_ups(planner.plan([inside, outside], [], today=TODAY, settings=s))) == {"in"}
@@ -166,7 +167,7 @@ def _simulate(contacts: list[Contact], s: PlanSettings, days: int) -> None:
 def test_stable_over_60_days_with_nothing_changed() -> None:
     contacts = [person(f"u{i}") for i in range(40)]
     contacts += [person(f"l{i}", last=TODAY - dt.timedelta(days=70 + i)) for i in range(40)]
-    _simulate(contacts, PlanSettings(every=Cadence(30), max_per_day=3), 60)
+    _simulate(contacts, PlanSettings(digest=False, every=Cadence(30), max_per_day=3), 60)
 
 
 @settings(max_examples=30, deadline=None)
@@ -184,7 +185,9 @@ def test_stability_and_budget_hold_for_any_address_book(
         for i, d in enumerate(lasts)
     ]
     _simulate(
-        contacts, PlanSettings(every=Cadence(every), max_per_day=budget, horizon_days=horizon), 20
+        contacts,
+        PlanSettings(digest=False, every=Cadence(every), max_per_day=budget, horizon_days=horizon),
+        20,
     )
 
 
@@ -242,7 +245,7 @@ def test_occasions_from_the_note_one_off_and_yearly_within_365_days() -> None:
 
 
 def test_dutch_texts() -> None:
-    s = PlanSettings(language="nl")
+    s = PlanSettings(digest=False, language="nl")
     c = person(
         "nl",
         name="Anna",
@@ -258,3 +261,34 @@ def test_uids_are_deterministic_and_safe() -> None:
     assert uid == planner.reminder_uid(OCCASION, "weird;uid,with:chars\nand/slash", TODAY, "label")
     assert all(ch.isalnum() or ch == "-" for ch in uid)
     assert planner.due_of_uid(planner.reminder_uid(FOLLOW_UP, "x", TODAY)) == TODAY
+
+
+def test_weekly_digest_lists_the_week_and_follows_changes() -> None:
+    s = PlanSettings(max_per_day=3)  # digest on by default
+    alice = person("a", name="Alice", last=dt.date(2026, 8, 1))
+    bram = person("b", name="Bram", last=dt.date(2026, 8, 20))
+    chen = person(
+        "c", name="Chen", dates=(DateFact(BIRTHDAY, PartialDate(12, 3, 1990)),), never=True
+    )
+    plan = planner.plan([alice, bram, chen], [], today=TODAY, settings=s)
+    digests = {r.day: r for r in plan if r.kind == DIGEST}
+    monday = dt.date(2026, 11, 23)
+    assert set(digests) == {monday, monday + dt.timedelta(days=7)}
+    this_week = digests[monday]
+    assert this_week.summary == "This week: call Alice, Bram"
+    assert this_week.uid == "netsync-digest-20261123"
+    assert all(a < dt.timedelta(0) for a in this_week.alarms)
+    assert digests[monday + dt.timedelta(days=7)].summary == ("This week: Chen's birthday Thursday")
+    # Alice is called: the digest of this week is rewritten without her.
+    called = person("a", name="Alice", last=TODAY)
+    again = planner.plan([called, bram, chen], plan, today=TODAY, settings=s)
+    [now] = [r for r in again if r.kind == DIGEST and r.day == monday]
+    assert now.uid == this_week.uid and now.summary == "This week: call Bram"
+
+
+def test_digest_in_dutch_and_off() -> None:
+    bram = person("b", name="Bram", last=dt.date(2026, 8, 20))
+    nl = planner.plan([bram], [], today=TODAY, settings=PlanSettings(language="nl"))
+    assert [r.summary for r in nl if r.kind == DIGEST] == ["Deze week: bel Bram"]
+    off = planner.plan([bram], [], today=TODAY, settings=PlanSettings(digest=False))
+    assert not [r for r in off if r.kind == DIGEST]
