@@ -267,11 +267,52 @@ def run_once(
 
     conn = connections(settings)
     state = open_state(settings)
+    progress = TerminalProgress.for_stderr()
     try:
-        return run_cycle(conn, state, today=today, settings=settings, dry_run=dry_run, extra=extra)
+        return run_cycle(
+            conn,
+            state,
+            today=today,
+            settings=settings,
+            dry_run=dry_run,
+            extra=extra,
+            progress=progress,
+        )
     finally:
+        if isinstance(progress, TerminalProgress):
+            progress.clear()
         state.close()
         conn.close()
+
+
+class TerminalProgress:
+    """A one-line progress display on stderr, for long work on a terminal only: not when
+    piped, not under the service, not with -q."""
+
+    def __init__(self) -> None:
+        self.width = 0
+
+    @classmethod
+    def for_stderr(cls) -> Any:
+        from netsync.engine import _quiet
+
+        quiet = logging.getLogger().level >= logging.ERROR
+        if quiet or not sys.stderr.isatty() or _stderr_is_journal():
+            return _quiet
+        return cls()
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if total < 200:
+            return  # quick work needs no progress line
+        text = f"{what} {done}/{total}"
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = max(self.width, len(text))
+
+    def clear(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")  # no escape codes: NO_COLOR
+            sys.stderr.flush()
 
 
 def print_report(report: Report, out: Any = None) -> None:
@@ -321,27 +362,59 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
+_COLOURS = {
+    "overdue": "31",
+    "today": "1",
+    "birthday": "35",
+    "anniversary": "35",
+    "occasion": "36",
+    "dim": "2",
+}
+
+
+def use_colour(stream: Any) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def _paint(text: str, what: str, colour: bool) -> str:
+    return f"\033[{_COLOURS[what]}m{text}\033[0m" if colour and what in _COLOURS else text
+
+
 def print_agenda(
     rows: Sequence[dict[str, Any]], *, today: dt.date, days: int, out: Any = None
 ) -> None:
+    """Overdue follow-ups first, then this week, then what is further ahead."""
     out = out or sys.stdout
-    overdue = [r for r in rows if r["overdue_days"]]
-    coming = [r for r in rows if not r["overdue_days"]]
+    colour = use_colour(out)
     if not rows:
         print(f"Nothing due in the next {days} days.", file=out)
         return
-    if overdue:
-        print("Overdue", file=out)
-        for r in overdue:
-            print(
-                f"  {r['date']}  {r['kind']:<11} {r['summary']}  "
-                f"(due {r['due']}, {_days(r['overdue_days'])} ago)",
-                file=out,
-            )
-    if coming:
-        print(f"Coming up (from {today.isoformat()}, {days} days)", file=out)
-        for r in coming:
-            print(f"  {r['date']}  {r['kind']:<11} {r['summary']}", file=out)
+    week_end = (today + dt.timedelta(days=6)).isoformat()
+    sections = [
+        ("Overdue", [r for r in rows if r["overdue_days"]]),
+        ("This week", [r for r in rows if not r["overdue_days"] and r["date"] <= week_end]),
+        (
+            f"Ahead (to {(today + dt.timedelta(days=days)).isoformat()})",
+            [r for r in rows if not r["overdue_days"] and r["date"] > week_end],
+        ),
+    ]
+    for title, section in sections:
+        if not section:
+            continue
+        print(_paint(title, "today", colour), file=out)
+        for r in section:
+            day = dt.date.fromisoformat(r["date"])
+            when = f"{day:%a %d %b}"
+            line = f"  {when}  {r['kind']:<11} {r['summary']}"
+            if r["overdue_days"]:
+                late = f"  (due {r['due']}, {_days(r['overdue_days'])} ago)"
+                line = _paint(line, "overdue", colour) + _paint(late, "dim", colour)
+            elif day == today:
+                line = _paint(line, "today", colour)
+            else:
+                line = _paint(line, r["kind"], colour)
+            print(line, file=out)
 
 
 def cmd_due(args: argparse.Namespace) -> int:

@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+Progress = Callable[[str, int, int], None]  # (what, done, total): for a terminal's progress line
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    """No progress output (not on a terminal, or under the service)."""
+
+
 ENCODING = ("utf-8", "surrogateescape")  # card bytes survive the cache whatever they hold
 
 
@@ -198,13 +205,21 @@ def _data(obj: Any) -> bytes:
 
 
 def parse_contacts(
-    state: State, books: Sequence[str], report: Report, *, language: str
+    state: State,
+    books: Sequence[str],
+    report: Report,
+    *,
+    language: str,
+    progress: Progress = _quiet,
 ) -> list[Contact]:
     """Every card in the cached address books as a Contact; the unreadable ones are logged
     by href, counted and skipped."""
     contacts: dict[str, Contact] = {}
     for book in books:
-        for href, (etag, data) in sorted(state.items(book).items()):
+        items = sorted(state.items(book).items())
+        for index, (href, (etag, data)) in enumerate(items):
+            if index % 250 == 0:
+                progress("reading contacts", index, len(items))
             report.cards_read += 1
             report.book_of[href] = book
             try:
@@ -311,6 +326,7 @@ def apply_changes(
     *,
     stamp: dt.datetime,
     writers: int = WRITERS,
+    progress: Progress = _quiet,
 ) -> None:
     """Write the diff to the calendar over a small pool of connections. A failed write is
     counted and left for the next cycle, which reads the calendar afresh (a 412 means a
@@ -346,7 +362,10 @@ def apply_changes(
             for mark, reminder, fn, args, kwargs in jobs
         ]
         # Results are taken in order and the cache is written from this thread only.
-        for (mark, reminder, _, args, _), future in zip(jobs, futures, strict=True):
+        for done, ((mark, reminder, _, args, _), future) in enumerate(
+            zip(jobs, futures, strict=True)
+        ):
+            progress("writing reminders", done, len(jobs))
             result = future.result()
             if isinstance(result, dav.DavError):
                 state.forget_token(cal)
@@ -476,6 +495,7 @@ def run_cycle(
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
     extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None = None,
+    progress: Progress = _quiet,
 ) -> Report:
     """One cycle: read, learn, plan, diff, apply. ``settings`` is a config.Settings; ``today``
     comes from the caller's clock; ``extra`` adds observations (`netsync log`).
@@ -501,7 +521,9 @@ def run_cycle(
                 setattr(report, key, int(mark.get(key, 0)))
             state.set_meta("complete", previous)
             return report
-    report.contacts = parse_contacts(state, books, report, language=settings.locale.language)
+    report.contacts = parse_contacts(
+        state, books, report, language=settings.locale.language, progress=progress
+    )
     stored = stored_reminders(state, cal) if cal else []
     deleted = [parsed[0] for data in synced.lost.values() if (parsed := ics.parse(data))]
     learn_and_record(
@@ -517,7 +539,7 @@ def run_cycle(
         report.lines.extend(_line("+", r) for r in changes.to_create)
         report.created = len(changes.to_create)
         return report
-    apply_changes(conn, state, cal, changes, report, stamp=stamp)
+    apply_changes(conn, state, cal, changes, report, stamp=stamp, progress=progress)
     if changes and not dry_run:
         catch_up(conn, state, cal)
     if not dry_run and not report.writes_failed:

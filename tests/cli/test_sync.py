@@ -163,7 +163,8 @@ def test_due_json_and_table(
     assert all(r["date"] <= "2026-12-03" for r in rows)
     assert main(argv) == 0
     table = capsys.readouterr().out
-    assert table.index("Overdue") < table.index("Coming up")
+    assert table.index("Overdue") < table.index("This week")
+    assert "\033[" not in table  # no colour when not on a terminal
     assert "Get in touch with Chen Wei" in table
 
 
