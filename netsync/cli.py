@@ -180,7 +180,15 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def _netsync_or_warning(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "netsync"
+    if record.name.split(".")[0] == "netsync":
+        return True
+    if record.levelno < logging.WARNING:
+        return False
+    # caldav quotes whole XML bodies in some warnings ("Deviation from expectations found")
+    # and in tracebacks: a library's warning shows as its first line only.
+    record.msg, record.args = record.getMessage().split("\n", 1)[0][:200], ()
+    record.exc_info, record.exc_text, record.stack_info = None, None, None
+    return True
 
 
 def _stderr_is_journal() -> bool:

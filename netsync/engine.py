@@ -205,12 +205,7 @@ def _data(obj: Any) -> bytes:
 
 
 def parse_contacts(
-    state: State,
-    books: Sequence[str],
-    report: Report,
-    *,
-    language: str,
-    progress: Progress = _quiet,
+    state: State, books: Sequence[str], report: Report, *, progress: Progress = _quiet
 ) -> list[Contact]:
     """Every card in the cached address books as a Contact; the unreadable ones are logged
     by href, counted and skipped."""
@@ -223,12 +218,11 @@ def parse_contacts(
             report.cards_read += 1
             report.book_of[href] = book
             try:
+                # No language here: a block in the other language is not, by itself, a
+                # reason to write the contact (SPEC 1); it is rewritten in the configured
+                # language when there is something to record.
                 contact = cards.parse_card(
-                    data.decode(*ENCODING),
-                    href=href,
-                    etag=etag,
-                    today=report.today,
-                    language=language,
+                    data.decode(*ENCODING), href=href, etag=etag, today=report.today
                 )
             except cards.CardError as err:
                 report.cards_skipped += 1
@@ -521,9 +515,7 @@ def run_cycle(
                 setattr(report, key, int(mark.get(key, 0)))
             state.set_meta("complete", previous)
             return report
-    report.contacts = parse_contacts(
-        state, books, report, language=settings.locale.language, progress=progress
-    )
+    report.contacts = parse_contacts(state, books, report, progress=progress)
     stored = stored_reminders(state, cal) if cal else []
     deleted = [parsed[0] for data in synced.lost.values() if (parsed := ics.parse(data))]
     learn_and_record(

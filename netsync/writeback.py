@@ -34,7 +34,7 @@ def _patched(
 ) -> str | None:
     """The card with the observations recorded in its block, or None if nothing changes."""
     note = notepatch.read_note(text)
-    _, ledger = notes.parse_note(note, today=report.today, language=language)
+    _, ledger = notes.parse_note(note, today=report.today)
     new = learn.apply(ledger, observations)
     if new == ledger and not ledger.needs_rewrite:
         return None  # the card already says as much (a phone wrote a newer date meanwhile)
@@ -93,9 +93,7 @@ def write_contact(
         report.contacts_written += 1
         report.lines.append(f"* {contact.name}: {_describe(observations)}")
         try:
-            return cards.parse_card(
-                new_text, href=contact.href, etag=etag, today=report.today, language=language
-            )
+            return cards.parse_card(new_text, href=contact.href, etag=etag, today=report.today)
         except cards.CardError:  # cannot happen for a card that parsed before; keep the old
             return contact
     log.warning(

@@ -1,0 +1,630 @@
+"""`netsync run` and `netsync set-password`: the long-running shell around ``engine.run_cycle``.
+
+Owns the daemon loop (a ``schedule.Scheduler`` with a cycle every ``[daemon] interval`` and one
+just after local midnight), backoff after failed cycles, signals (SIGTERM/SIGINT stop, SIGHUP
+reloads the config), the systemd notifications (READY, STATUS, WATCHDOG, STOPPING), keeping the
+passwords in use out of every log line, and storing a password in the keyring.
+
+Cycles run in a worker thread while the main thread keeps signals and watchdog pings going: a
+server that accepts the connection and never answers would otherwise keep SIGTERM waiting for
+the 30 s read timeout. On SIGTERM the worker makes no new request; one still open after
+STOP_GRACE seconds is abandoned, which is safe because every write is conditional and every
+reminder UID deterministic (SPEC 1, 4): the next cycle redoes the work without duplicates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import getpass
+import logging
+import math
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import schedule
+
+from netsync import sdnotify
+
+if TYPE_CHECKING:
+    from netsync.config import Settings
+    from netsync.engine import Connections, Report
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 2.5  # seconds an open request gets after SIGTERM; systemd waits 90 s, users less
+STUCK_AFTER = 3600.0  # a cycle this old is hung: stop feeding the watchdog so systemd restarts us
+FIRST_RETRY = 15  # seconds before the first retry of a failed cycle; doubles up to the interval
+MAX_SLEEP = 60.0  # wake at least this often, so a stepped clock delays a cycle by a minute at most
+POLL = 0.25  # seconds between looks at a running cycle (stop requested? watchdog due?)
+AFTER_MIDNIGHT = dt.time(0, 0, 5)  # a few seconds late, so "today" is surely the new day
+
+
+class Stopping(BaseException):
+    """Raised in the worker at its next server call once a stop was requested.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way (the
+    engine counts a failed write that way and carries on) takes it for a failed request.
+    """
+
+
+# --- pure helpers -------------------------------------------------------------------------
+
+
+def backoff_delay(failures: int, *, interval: int) -> int:
+    """Seconds to wait after the ``failures``-th failed cycle in a row: doubling from 15 s
+    (a quarter of the interval when that is shorter), never longer than the interval."""
+    first = max(1, min(FIRST_RETRY, interval // 4))
+    return max(1, min(interval, first << min(max(failures, 1) - 1, 30)))
+
+
+def seconds_until_after_midnight(
+    now: dt.datetime, *, zone: dt.tzinfo | None, local: dt.tzinfo | None = None
+) -> int:
+    """Seconds on schedule's clock from ``now`` (aware) to just after the next midnight.
+
+    schedule compares naive local wall-clock times, so the answer is a wall-clock difference in
+    the machine's zone (``local``; None = the system's), not elapsed seconds: on a DST day the
+    two differ by an hour. ``zone`` is ``[locale] timezone`` when set (None = the system's).
+    """
+    local_now = now.astimezone(local).replace(tzinfo=None)
+    if zone is None:
+        target = dt.datetime.combine(local_now.date() + dt.timedelta(days=1), AFTER_MIDNIGHT)
+    else:
+        there = now.astimezone(zone)
+        midnight = dt.datetime.combine(
+            there.date() + dt.timedelta(days=1), AFTER_MIDNIGHT, tzinfo=zone
+        )
+        target = midnight.astimezone(local).replace(tzinfo=None)
+    return max(1, math.ceil((target - local_now).total_seconds()))
+
+
+def status_line(report: Report) -> str:
+    """The STATUS= summary of a good cycle, without the next run ("12 reminders, 3 due today")."""
+    # planned/due_today are kept by the engine also after a no-change cycle, which plans nothing
+    parts = [f"{report.planned} reminders", f"{report.due_today} due today"]
+    written = report.created + report.updated + report.deleted
+    if written:
+        parts.append(f"{written} written")
+    if report.contacts_written:
+        parts.append(f"{report.contacts_written} contacts updated")
+    if report.cards_skipped:
+        parts.append(f"{report.cards_skipped} cards skipped")
+    if report.writes_failed:
+        parts.append(f"{report.writes_failed} writes failed")
+    return ", ".join(parts)
+
+
+def _human(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# --- keeping passwords out of the log -----------------------------------------------------
+
+
+class RedactSecrets(logging.Filter):
+    """The last line of defence: a password in use never reaches a log line, whoever logs it.
+
+    netsync's own code never logs one; this also covers third-party messages and tracebacks.
+    Installed on the root handlers, so it sees every record that is about to be written.
+    """
+
+    MIN_LENGTH = 4  # blanking every "a" in the log would hide more than it protects
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, *secrets: str) -> None:
+        self.secrets.update(s for s in secrets if len(s) >= self.MIN_LENGTH)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            record.msg, record.args = self._scrub(message), ()
+        if record.exc_info and not record.exc_text:
+            # Formatter.format reuses exc_text when it is set, so the scrubbed copy is printed.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._scrub(record.stack_info)
+        return True
+
+
+# --- the daemon ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    report: Report | None = None
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _stoppable(conn: Connections, stop: threading.Event) -> Connections:
+    """The same connections, refusing to start a new server call once ``stop`` is set."""
+    from netsync.engine import Connections
+
+    class StoppableConnections(Connections):
+        def call(self, *args: Any, **kwargs: Any) -> Any:
+            if stop.is_set():
+                raise Stopping
+            return super().call(*args, **kwargs)
+
+    return StoppableConnections(
+        conn.contacts, conn.reminders, conn.calendar_name, conn.detect_calendars
+    )
+
+
+class _Watchdog:
+    """WATCHDOG=1 at most every half ping interval (a quarter of WatchdogSec=)."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._last = -math.inf
+
+    def ping(self) -> None:
+        now = time.monotonic()
+        if self.every and now - self._last >= self.every / 2:
+            self._last = now
+            sdnotify.notify("WATCHDOG=1")
+
+
+class Daemon:
+    """One ``netsync run``: settings, connections, the scheduler and the signal flags."""
+
+    def __init__(
+        self,
+        load: Callable[[], Settings],
+        settings: Settings,
+        conn: Connections,
+        *,
+        redact: RedactSecrets,
+    ) -> None:
+        self.load = load
+        self.settings = settings
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.reload_wanted = False
+        self.signal_name = ""
+        self.scheduler = schedule.Scheduler()
+        self.redact = redact
+        self.conn: Connections | None = _stoppable(conn, self.stop)
+        self.failures = 0
+        self.generation = 0  # of the scheduled cycle job; see _scheduled_cycle
+        self.worker: threading.Thread | None = None
+        self.watchdog = _Watchdog(sdnotify.watchdog_interval())
+
+    # signals run in the main thread between bytecodes: set flags only, log nothing here
+    # (a handler that logs while the interrupted code holds the logging lock deadlocks).
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload_wanted = True
+        else:
+            self.signal_name = signal.Signals(signum).name
+            self.stop.set()
+        self.wake.set()
+
+    def run(self) -> int:
+        previous = {
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            log.info(
+                "netsync running with %s, a cycle every %s and after midnight",
+                self.settings.source,
+                _human(self.settings.interval),
+            )
+            sdnotify.notify("READY=1", "STATUS=first cycle running")
+            self._schedule_midnight()
+            self._cycle_job()
+            while True:
+                self.wake.clear()  # before the checks: a signal after this still ends the wait
+                if self.stop.is_set():
+                    break
+                if self.reload_wanted:
+                    self._reload()
+                self.scheduler.run_pending()
+                self.watchdog.ping()
+                self.wake.wait(self._sleep_for())
+            return self._shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _sleep_for(self) -> float:
+        idle = self.scheduler.idle_seconds
+        sleep = MAX_SLEEP if idle is None else min(max(idle, 0.0), MAX_SLEEP)
+        if self.watchdog.every:
+            sleep = min(sleep, self.watchdog.every / 2)
+        return sleep
+
+    def _schedule_cycle(self, delay: int) -> None:
+        # Each cycle schedules the next one: after a failure the delay is the backoff, after a
+        # success the interval, and schedule has no other way to vary one job's period.
+        self.generation += 1
+        self.scheduler.clear("cycle")
+        job = self.scheduler.every(max(1, delay)).seconds
+        job.do(self._scheduled_cycle, self.generation).tag("cycle")
+
+    def _scheduled_cycle(self, generation: int) -> type[schedule.CancelJob]:
+        # run_pending lists the due jobs before running them: when the midnight job's cycle
+        # has already replaced this job, the listed old one must not run a second cycle.
+        if generation != self.generation:
+            return schedule.CancelJob
+        return self._cycle_job()
+
+    def _schedule_midnight(self) -> None:
+        zone = ZoneInfo(self.settings.locale.timezone) if self.settings.locale.timezone else None
+        delay = seconds_until_after_midnight(dt.datetime.now(dt.UTC), zone=zone)
+        self.scheduler.clear("midnight")
+        self.scheduler.every(delay).seconds.do(self._midnight_job).tag("midnight")
+
+    def _midnight_job(self) -> type[schedule.CancelJob]:
+        self._schedule_midnight()  # first, so the STATUS after this cycle names the right next run
+        log.info("a new day: running the after-midnight cycle")
+        return self._cycle_job()
+
+    def _cycle_job(self) -> type[schedule.CancelJob]:
+        if self.stop.is_set():
+            return schedule.CancelJob
+        outcome = self._run_in_worker()
+        if outcome is None or self.stop.is_set():  # stopping; _shutdown sees to the worker
+            return schedule.CancelJob
+        if outcome.error is None and outcome.report is not None:
+            delay, status = self._succeeded(outcome.report)
+        else:
+            delay, status = self._failed(outcome.error)
+        self._schedule_cycle(delay)
+        next_run = self.scheduler.next_run
+        if next_run is not None:
+            shown = "%H:%M:%S" if self.settings.interval < 120 else "%H:%M"
+            status += f", next run {next_run:{shown}}"
+        sdnotify.notify(f"STATUS={status}")
+        return schedule.CancelJob  # _schedule_cycle has put in its successor
+
+    def _run_in_worker(self) -> _Outcome | None:
+        outcome = _Outcome()
+        settings = self.settings
+        self.worker = threading.Thread(
+            target=self._work, args=(settings, outcome), name="netsync-cycle", daemon=True
+        )
+        started = time.monotonic()
+        self.worker.start()
+        stuck_logged = False
+        while not outcome.done.wait(POLL):
+            if self.stop.is_set():
+                return None
+            if time.monotonic() - started < STUCK_AFTER:
+                self.watchdog.ping()
+            elif not stuck_logged:
+                stuck_logged = True
+                log.error(
+                    "the cycle has run for over %s; it looks hung (watchdog pings stop "
+                    "now, so systemd restarts netsync if WatchdogSec= is set)",
+                    _human(int(STUCK_AFTER)),
+                )
+        self.worker = None
+        return outcome
+
+    def _work(self, settings: Settings, outcome: _Outcome) -> None:
+        """The worker thread: one cycle. The state file is opened here because sqlite3
+        connections belong to the thread that made them."""
+        from netsync import cli
+        from netsync.engine import run_cycle
+
+        try:
+            if self.conn is None:
+                conn = cli.connections(settings)
+                self.redact.add(conn.contacts.password, conn.reminders.password)
+                self.conn = _stoppable(conn, self.stop)
+            state = cli.open_state(settings)
+            try:
+                outcome.report = run_cycle(
+                    self.conn, state, today=cli.today_for(settings, None), settings=settings
+                )
+            finally:
+                state.close()
+        except BaseException as err:  # handed to the main thread, which decides what it means
+            outcome.error = err
+        finally:
+            outcome.done.set()
+
+    def _succeeded(self, report: Report) -> tuple[int, str]:
+        if self.failures:
+            log.warning("cycle succeeded again after %d failed attempt(s)", self.failures)
+        self.failures = 0
+        for line in report.lines:
+            log.info("%s", line)
+        if report.failed:
+            log.warning(
+                "cycle done with problems (see above; retried next cycle): %s", report.summary()
+            )
+        elif report.lines:
+            log.info("cycle done: %s", report.summary())
+        else:  # the STATUS= line says it; a journal line every 15 minutes would say nothing
+            log.debug("cycle done: %s", report.summary())
+        return self.settings.interval, status_line(report)
+
+    def _failed(self, err: BaseException | None) -> tuple[int, str]:
+        """Log what went wrong and what to do; return the delay before the retry and a status."""
+        from netsync import dav
+        from netsync.secrets import MissingPassword
+
+        self.failures += 1
+        self._drop_connections()  # fresh connections and passwords (a rotated one) next time
+        interval = self.settings.interval
+        retry = backoff_delay(self.failures, interval=interval)
+        if isinstance(err, dav.AuthFailed):
+            # A refused login does not heal in seconds; a new password (stored, or sent with
+            # a reload) is picked up at the next try without a restart.
+            retry = interval
+            log.error(
+                "%s. Nothing was changed. After fixing the password (netsync "
+                "set-password, the credential file or password_command) reload with "
+                "`systemctl reload netsync` or SIGHUP; retrying in %s",
+                err,
+                _human(retry),
+            )
+            return retry, f"login refused, retrying in {_human(retry)}"
+        if isinstance(err, MissingPassword):
+            retry = interval
+            log.error("%s; retrying in %s", err, _human(retry))
+            return retry, f"no password, retrying in {_human(retry)}"
+        if isinstance(err, dav.WrongCollection):
+            retry = interval
+            log.error(
+                "%s; fix the URL in %s and reload; retrying in %s",
+                err,
+                self.settings.source,
+                _human(retry),
+            )
+            return retry, f"wrong URL, retrying in {_human(retry)}"
+        if isinstance(err, dav.Unreachable):
+            log.warning(
+                "%s; nothing was changed, retrying in %s (attempt %d). If this goes "
+                "on, check that the server is up and reachable from this machine",
+                err,
+                _human(retry),
+                self.failures,
+            )
+            return retry, f"server unreachable, retry {self.failures} in {_human(retry)}"
+        if isinstance(err, dav.DavError):
+            log.warning(
+                "server error: %s; retrying in %s (attempt %d)", err, _human(retry), self.failures
+            )
+            return retry, f"server error, retry {self.failures} in {_human(retry)}"
+        if isinstance(err, OSError | sqlite3.Error):
+            log.error(
+                "cycle failed: %s: %s (is the state directory %s writable, the disk "
+                "full?); retrying in %s",
+                type(err).__name__,
+                err,
+                self.settings.state_dir,
+                _human(retry),
+            )
+            return retry, f"local error ({type(err).__name__}), retrying in {_human(retry)}"
+        # A bug. Its message may quote card data (NOTE text), so only its type and where it
+        # happened are logged; `netsync sync` run by hand shows the whole thing.
+        where = "".join(traceback.format_tb(err.__traceback__)) if err else ""
+        name = type(err).__name__
+        log.error(
+            "cycle failed with an unexpected %s (a bug in netsync: please report it "
+            "with the lines below; `netsync sync` shows the full message); retrying in "
+            "%s\n%s",
+            name,
+            _human(retry),
+            where.rstrip(),
+        )
+        return retry, f"internal error ({name}), retrying in {_human(retry)}"
+
+    def _reload(self) -> None:
+        from netsync.config import ConfigError
+
+        self.reload_wanted = False
+        sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            settings = self.load()
+        except ConfigError as err:
+            log.error(
+                "reload: the new config has %d problem(s); still running with the one "
+                "loaded before:",
+                len(err.problems),
+            )
+            for problem in err.problems:
+                log.error("reload: %s", problem)
+            sdnotify.notify(
+                "READY=1",
+                f"STATUS=config reload failed, running with the previous config: "
+                f"{err.problems[0] if err.problems else ''}",
+            )
+            return
+        self.settings = settings
+        self.failures = 0
+        self._drop_connections()
+        log.info("reloaded %s; running a cycle with it now", settings.source)
+        self._schedule_midnight()
+        self._schedule_cycle(1)
+        sdnotify.notify("READY=1", "STATUS=config reloaded, cycle starting")
+
+    def _drop_connections(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+    def _shutdown(self) -> int:
+        log.info("%s received: stopping", self.signal_name or "stop")
+        sdnotify.notify("STOPPING=1", "STATUS=stopping")
+        worker = self.worker
+        if worker is not None and worker.is_alive():
+            worker.join(STOP_GRACE)
+            if worker.is_alive():
+                log.warning(
+                    "stopped with a request still open; abandoned it. Nothing is lost "
+                    "or doubled: the next cycle redoes this one"
+                )
+                _flush_and_exit(0)
+        self._drop_connections()
+        return 0
+
+
+def _flush_and_exit(code: int) -> None:
+    """Exit now, not after the interpreter's shutdown, which would wait on the open request."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+def run_daemon(load: Callable[[], Settings], args: argparse.Namespace) -> int:
+    """`netsync run`. A config or password problem at start ends it with 78 (systemd then
+    does not restart it: RestartPreventExitStatus=78); later ones are logged and retried."""
+    from netsync import cli
+
+    settings = load()  # ConfigError -> exit 78 in cli._handle
+    conn = cli.connections(settings)  # MissingPassword -> exit 78
+    try:
+        cli.open_state(settings).close()
+    except (OSError, sqlite3.Error) as err:
+        print(
+            f"netsync: cannot use the state directory {settings.state_dir}: {err}; set "
+            "[state] dir, or StateDirectory= in the unit",
+            file=sys.stderr,
+        )
+        return cli.EXIT_CONFIG
+    redact = RedactSecrets()
+    redact.add(conn.contacts.password, conn.reminders.password)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(redact)
+    try:
+        return Daemon(load, settings, conn, redact=redact).run()
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redact)
+
+
+# --- set-password -------------------------------------------------------------------------
+
+
+def _keyring_problem() -> str:
+    """Why the keyring cannot store a password here, or ""; asked before the prompt so
+    nobody types a password only to hear that it has nowhere to go."""
+    try:
+        import keyring
+        from keyring.backends import chainer, fail
+    except ImportError:
+        return "the keyring package is not installed"
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring) or (
+        isinstance(backend, chainer.ChainerBackend) and not backend.backends
+    ):
+        return "no keyring on this machine (no desktop session with a Secret Service or KWallet)"
+    return ""
+
+
+HEADLESS_HINT = (
+    "on a server give netsync the password another way: as a systemd credential "
+    "(LoadCredential=netsync-password:/etc/netsync/password, see systemd/README.md), "
+    "with password_command in the config, or in $NETSYNC_PASSWORD"
+)
+
+
+def _ask(username: str, url: str) -> str:
+    if not sys.stdin.isatty():
+        # `pass show dav/alice | netsync set-password`: no prompt, no echo to worry about.
+        return sys.stdin.readline().rstrip("\r\n")
+    parts = urlsplit(url)
+    where = parts.hostname or url
+    first = getpass.getpass(f"Password for {username} at {where}: ")
+    if first and getpass.getpass("Once more, to be sure: ") != first:
+        raise ValueError("the two passwords differ; nothing was stored")
+    return first
+
+
+def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
+    """`netsync set-password [--for contacts|reminders]`: prompt, store, say where."""
+    from netsync import cli, secrets
+
+    settings = load()
+    section = settings.contacts if account == "contacts" else settings.reminders
+    username = section.username
+    if not username:
+        print(
+            f"netsync: [{account}] has no username; the keyring keeps a password under the "
+            "username, so set one in the config first (a server without login needs no "
+            "password)",
+            file=sys.stderr,
+        )
+        return cli.EXIT_CONFIG
+    if account == "reminders" and settings.reminders.inherits_login:
+        print(
+            f"[reminders] uses the [contacts] login, so this is the password of {username} "
+            "for both."
+        )
+    earlier = [
+        source
+        for source, active in (
+            ("$CREDENTIALS_DIRECTORY", bool(os.environ.get("CREDENTIALS_DIRECTORY"))),
+            (f"[{account}] password_command", bool(section.password_command)),
+            ("$NETSYNC_PASSWORD", bool(os.environ.get("NETSYNC_PASSWORD"))),
+        )
+        if active
+    ]
+    if earlier:
+        print(
+            f"note: netsync tries {', '.join(earlier)} before the keyring; while that is "
+            "set, it will not use what you store now.",
+            file=sys.stderr,
+        )
+    problem = _keyring_problem()
+    if problem:
+        print(f"netsync: {problem}; {HEADLESS_HINT}", file=sys.stderr)
+        return cli.EXIT_CONFIG
+    try:
+        password = _ask(username, section.url)
+    except ValueError as err:
+        print(f"netsync: {err}", file=sys.stderr)
+        return cli.EXIT_USAGE
+    except (EOFError, KeyboardInterrupt):
+        print("\nnetsync: nothing was stored", file=sys.stderr)
+        return cli.EXIT_USAGE
+    if not password:
+        print("netsync: empty password; nothing was stored", file=sys.stderr)
+        return cli.EXIT_USAGE
+    try:
+        where = secrets.set_password(username, password)
+    except secrets.SecretError as err:
+        print(f"netsync: {err}; {HEADLESS_HINT}", file=sys.stderr)
+        return cli.EXIT_CONFIG
+    print(f"Stored the password of {username} in the {where}.")
+    print(
+        "A running `netsync run` uses it from its next try after a refused login, or at "
+        "once after `systemctl --user reload netsync`."
+    )
+    return cli.EXIT_OK
