@@ -1,97 +1,530 @@
-"""`netsync check`: config, credentials, discovery and write permission, each with a verdict.
+"""`netsync check`: config, password, state, server, clock, login, address books, calendar and
+write permission, each with a verdict and, for a failure, what to do next.
 
-Each check prints ``ok`` or ``FAIL`` and, for a failure, what to do next. The write check puts
-one probe event (UID ``netsync-check-...``) into the reminders calendar and deletes it again.
+Checks run in order and stop at the first failure that the later ones depend on (no login, no
+calendar). A clock more than five minutes off the server's is a warning: netsync works, but
+"today" may be a day off around midnight. The write check puts one probe event (UID
+``netsync-check-...``) into the reminders calendar and deletes it again.
+
+Exit code: 0 when nothing failed (warnings included); else the code of the first failure, as
+`sync` would exit for it: 78 config, password, wrong URL or read-only calendar; 77 login
+refused; 75 server unreachable (TLS included).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import os
+import re
 import secrets as pysecrets
 import sys
+import textwrap
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
+from netsync.cli import EXIT_CONFIG, EXIT_NOPERM, EXIT_OK, EXIT_UNAVAILABLE
 from netsync.model import UID_PREFIX, Reminder
 
+SKEW_LIMIT = dt.timedelta(minutes=5)
+WIDTH = 92  # advice is wrapped; URLs and details are not, so they can be copied whole
+_PROPFIND = '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>'
 
-def _verdict(ok: bool, what: str, detail: str = "") -> bool:
-    mark = "ok  " if ok else "FAIL"
-    print(f"[{mark}] {what}" + (f": {detail}" if detail else ""))
-    return ok
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str  # "ok", "warn" or "FAIL"
+    what: str
+    detail: str = ""
+    next: str = ""  # what to do about a failure or a warning
+
+    def render(self) -> str:
+        line = f"[{self.level:<4}] {self.what}" + (f": {self.detail}" if self.detail else "")
+        if not self.next:
+            return line
+        # Spaces inside `commands` become NULs for a moment, so no command is split.
+        protected = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), self.next)
+        advice = textwrap.fill(
+            protected,
+            width=WIDTH,
+            initial_indent="       next: ",
+            subsequent_indent="             ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        return f"{line}\n{advice.replace(chr(0), ' ')}"
+
+
+class _Failed(Exception):
+    def __init__(self, verdict: Verdict, code: int) -> None:
+        super().__init__(verdict.detail)
+        self.verdict = verdict
+        self.code = code
 
 
 def run_checks(
-    load: Callable[[], Any], connect: Callable[[Any], Any], open_state: Callable[[Any], Any]
+    load: Callable[[], Any],
+    connect: Callable[[Any], Any],
+    open_state: Callable[[Any], Any],
+    *,
+    now: Callable[[], dt.datetime] | None = None,
+    out: TextIO | None = None,
 ) -> int:
-    from netsync import cli, dav, dav_calendar, dav_contacts
-    from netsync.config import ConfigError
-    from netsync.secrets import MissingPassword
+    """Print each verdict to ``out``; the exit code (see the module docstring).
 
+    ``now`` is the local clock (UTC-aware) that the server's Date header is compared with.
+    """
+    stream = out or sys.stdout
+    checker = _Checker(lambda v: print(v.render(), file=stream, flush=True), now or _utcnow)
     try:
-        settings = load()
-    except ConfigError as err:
-        _verdict(False, "config", "; ".join(err.problems))
-        return cli.EXIT_CONFIG
-    _verdict(True, "config", settings.source)
-    try:
-        conn = connect(settings)
-    except MissingPassword as err:
-        _verdict(False, "password", str(err))
-        return cli.EXIT_CONFIG
-    _verdict(True, "password", "found" if conn.contacts.password else "none needed (no username)")
+        checker.run(load, connect, open_state)
+    except _Failed as failed:
+        checker.say(failed.verdict)
+        print("Fix that, then run `netsync check` again.", file=stream)
+        return failed.code
+    finally:
+        checker.close()
+    warned = checker.warnings
+    print("All checks passed" + (f", with {warned} warning(s)." if warned else "."), file=stream)
+    return EXIT_OK
 
-    code = cli.EXIT_OK
-    try:
-        books = conn.call("contacts", dav_contacts.find_address_books, conn.contacts.url)
-        _verdict(True, "address books", ", ".join(books))
-        cal = conn.call(
-            "reminders", dav_calendar.find_calendar, conn.reminders.url, conn.calendar_name
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Checker:
+    def __init__(self, say: Callable[[Verdict], None], now: Callable[[], dt.datetime]) -> None:
+        self._say = say
+        self.now = now
+        self.warnings = 0
+        self.conn: Any = None
+
+    def say(self, verdict: Verdict) -> None:
+        self.warnings += verdict.level == "warn"
+        self._say(verdict)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    def run(self, load: Callable[[], Any], connect: Callable[[Any], Any], open_state: Any) -> None:
+        settings = self.config(load)
+        self.conn = self.password(settings, connect)
+        self.state(settings, open_state)
+        accounts = [("contacts", settings.contacts)]
+        if _origin(settings.reminders.url) != _origin(settings.contacts.url):
+            accounts.append(("reminders", settings.reminders))
+        for which, section in accounts:
+            self.server(which, section)
+        self.address_books(settings)
+        cal = self.calendar(settings)
+        self.write(settings, cal)
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def config(self, load: Callable[[], Any]) -> Any:
+        from netsync.config import EXAMPLE_HINT, ConfigError
+
+        try:
+            settings = load()
+        except ConfigError as err:
+            # config's own hint for a missing file says "copy the example"; init is simpler.
+            problems = [p.replace(f"; {EXAMPLE_HINT}", "") for p in err.problems]
+            missing = len(problems) < 2 and any("no such file" in p for p in problems)
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "config",
+                    problems[0]
+                    if len(problems) == 1
+                    else f"{len(problems)} problems"
+                    + "".join(f"\n       {problem}" for problem in problems),
+                    "run `netsync init` to write one (or copy config/netsync.example.toml there)"
+                    if missing
+                    else "fix these lines in the file (config/netsync.example.toml explains "
+                    "every key)",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        warned = len(settings.warnings)
+        self.say(
+            Verdict(
+                "ok" if not warned else "warn",
+                "config",
+                settings.source + (f" ({warned} warning(s), shown above)" if warned else ""),
+            )
         )
-        _verdict(True, f"calendar {conn.calendar_name!r}", cal)
+        return settings
+
+    def password(self, settings: Any, connect: Callable[[Any], Any]) -> Any:
+        from netsync.secrets import MissingPassword, PasswordCommandError
+
+        try:
+            conn = connect(settings)
+        except PasswordCommandError as err:
+            command = settings.contacts.password_command or settings.reminders.password_command
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "password",
+                    str(err),
+                    f"run `{command}` yourself and see what it prints (its first line is "
+                    "the password)",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        except MissingPassword as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "password",
+                    str(err).split("; run ")[0],
+                    "on a desktop, `netsync set-password`; on a server, password_command in "
+                    "the config or a systemd credential (LoadCredential=netsync-password:FILE)",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        sources = {
+            _password_source("contacts", settings.contacts): None,
+            _password_source("reminders", settings.reminders): None,
+        }
+        said = [f"from {s}" if s else "none needed (no username)" for s in sources]
+        self.say(Verdict("ok", "password", ", ".join(said)))
+        return conn
+
+    def state(self, settings: Any, open_state: Callable[[Any], Any]) -> None:
+        try:
+            open_state(settings).close()
+        except OSError as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "state",
+                    f"cannot use {settings.state_dir}: {err.strerror or err}",
+                    "make it writable, or set [state] dir to a directory you own",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        self.say(Verdict("ok", "state", str(settings.state_dir)))
+
+    def server(self, which: str, section: Any) -> None:
+        from netsync import dav
+
+        url = section.url
+        try:
+            reply = self.conn.call(which, _options, url)
+        except dav.AuthFailed as err:
+            raise self._login_failed(which, section, err) from None
+        except dav.Unreachable as err:
+            raise self._unreachable(which, url, err) from None
+        tls = " over TLS" if urlsplit(url).scheme == "https" else ""
+        self.say(Verdict("ok", "server", f"{_origin(url)} answers{tls}"))
+        self.clock(url, reply.headers.get("Date") if reply.headers is not None else None)
+
+    def clock(self, url: str, date_header: str | None) -> None:
+        if not date_header:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=dt.UTC)
+        skew = self.now() - server
+        seconds = abs(skew.total_seconds())
+        if abs(skew) <= SKEW_LIMIT:
+            self.say(Verdict("ok", "clock", f"within {_span(seconds)} of {_origin(url)}"))
+            return
+        side = "ahead of" if skew > dt.timedelta(0) else "behind"
+        self.say(
+            Verdict(
+                "warn",
+                "clock",
+                f"this machine's clock is {_span(seconds)} {side} {_origin(url)}",
+                "what is due today depends on the date, and a server may refuse requests "
+                "from a clock far off: turn on time sync (`timedatectl set-ntp true`)",
+            )
+        )
+
+    def address_books(self, settings: Any) -> None:
+        from netsync import dav, dav_contacts
+
+        url = settings.contacts.url
+        try:
+            books = self.conn.call("contacts", dav_contacts.find_address_books, url)
+        except dav.AuthFailed as err:
+            raise self._login_failed("contacts", settings.contacts, err) from None
+        except dav.WrongCollection as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "address books",
+                    str(err),
+                    "set [contacts] url to the address book, your principal or the server "
+                    "root; `netsync init` lists what there is",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        except dav.Unreachable as err:
+            raise self._unreachable("contacts", url, err) from None
+        except dav.DavError as err:
+            raise self._wrong_url("contacts", url, err) from None
+        if settings.contacts.username:
+            self.say(Verdict("ok", "login", f"{settings.contacts.username} at {_origin(url)}"))
+        self.say(Verdict("ok", "address books", ", ".join(books)))
+
+    def calendar(self, settings: Any) -> str:
+        from netsync import dav, dav_calendar
+
+        url, name = settings.reminders.url, settings.reminders.calendar
+        try:
+            try:
+                cal = self.conn.call(
+                    "reminders", dav_calendar.find_calendar, url, name, create=False
+                )
+                made = ""
+            except dav.DavError as err:
+                if type(err) is not dav.DavError or "no calendar named" not in str(err):
+                    raise
+                cal = self.conn.call("reminders", dav_calendar.find_calendar, url, name)
+                made = " (it did not exist: made it)"
+        except dav.AuthFailed as err:
+            raise self._login_failed("reminders", settings.reminders, err) from None
+        except dav.WrongCollection as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    f"calendar {name!r}",
+                    str(err),
+                    "set [reminders] url to the calendar, your principal or the server root",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        except dav.Unreachable as err:
+            raise self._unreachable("reminders", url, err) from None
+        except dav.DavError as err:
+            if "MKCALENDAR" in str(err) or "refused access" in str(err):
+                raise _Failed(
+                    Verdict(
+                        "FAIL",
+                        f"calendar {name!r}",
+                        "there is none, and the server would not let netsync make it "
+                        f"({_status(err)})",
+                        f'make a calendar called "{name}" in your calendar app, or set '
+                        "[reminders] calendar to one you can write to",
+                    ),
+                    EXIT_CONFIG,
+                ) from None
+            raise self._wrong_url("reminders", url, err) from None
+        self.say(Verdict("ok", f"calendar {name!r}", cal + made))
+        return str(cal)
+
+    def write(self, settings: Any, cal: str) -> None:
+        from netsync import dav, dav_calendar
+
         probe = Reminder(
             uid=f"{UID_PREFIX}check-{pysecrets.token_hex(6)}",
             kind="follow-up",
             contact_uid="netsync-check",
-            day=dt.date.today(),
+            day=self.now().date(),
             summary="netsync write check",
         )
-        stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        href, etag = conn.call("reminders", dav_calendar.create, cal, probe, stamp=stamp)
-        if etag is None:  # the server sent no ETag with the PUT: read it, for If-Match
-            listing = conn.call(
-                "reminders", dav_calendar.fetch_reminders, cal, token=None, known={}
+        stamp = self.now().astimezone(dt.UTC).replace(microsecond=0)
+        try:
+            href, etag = self.conn.call("reminders", dav_calendar.create, cal, probe, stamp=stamp)
+        except dav.AuthFailed as err:
+            raise self._login_failed("reminders", settings.reminders, err) from None
+        except dav.Unreachable as err:
+            raise _Failed(
+                Verdict("FAIL", "server", *_diagnosed(cal, err)), EXIT_UNAVAILABLE
+            ) from None
+        except dav.DavError as err:
+            who = settings.reminders.username or "you"
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "write permission",
+                    f"the server refused a test event in {cal}: the calendar is read-only "
+                    f"for {who} ({_status(err)})",
+                    "set [reminders] calendar to a new name (netsync makes that calendar) or "
+                    "to one you can write to, or ask the calendar's owner for write access",
+                ),
+                EXIT_CONFIG,
+            ) from None
+        try:
+            if etag is None:  # no ETag with the PUT: read it, for If-Match
+                listing = self.conn.call(
+                    "reminders", dav_calendar.fetch_reminders, cal, token=None, known={}
+                )
+                etag = next(o.etag for o in listing.changed if o.href == href)
+            self.conn.call("reminders", dav_calendar.delete, href, etag=etag)
+        except (dav.DavError, StopIteration) as err:
+            self.say(
+                Verdict(
+                    "warn",
+                    "write permission",
+                    f"wrote a test event but could not delete it ({err})",
+                    f"delete the event 'netsync write check' ({href}) in your calendar app",
+                )
             )
-            etag = next(o.etag for o in listing.changed if o.href == href)
-        conn.call("reminders", dav_calendar.delete, href, etag=etag)
-        _verdict(True, "write permission", "created and deleted a probe event")
-    except dav.AuthFailed as err:
-        _verdict(
-            False,
-            "login",
-            f"{err}. Check the username, and store the password again "
-            "with `netsync set-password` or your password_command",
+            return
+        self.say(Verdict("ok", "write permission", "created and deleted a test event"))
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _login_failed(self, which: str, section: Any, err: Exception) -> _Failed:
+        if not section.username:
+            advice = f"the server wants a login: set [{which}] username (and give the password)"
+        else:
+            source = _password_source(which, section)
+            fix = {
+                "keyring": "store the right one with `netsync set-password"
+                + (" --for reminders`" if which == "reminders" else "`"),
+                "password_command": f"check what `{section.password_command}` prints",
+                "$NETSYNC_PASSWORD": "check it",
+            }.get(source.split(" ")[0], "check that file")
+            advice = (
+                f"the password came from {source}: {fix}; and check [{which}] username "
+                f"({section.username!r})"
+            )
+            host = urlsplit(section.url).hostname or ""
+            if host.endswith(("icloud.com", "fastmail.com")):
+                advice += "; this provider wants an app-specific password, not your own"
+        detail = str(err).split(";")[0]  # AuthFailed ends in "check the username and password"
+        return _Failed(Verdict("FAIL", "login", detail, advice), EXIT_NOPERM)
+
+    def _unreachable(self, which: str, url: str, err: Any) -> _Failed:
+        """A 5xx after the server answered OPTIONS: a web server that is not DAV answers
+        PROPFIND with 405 or 501, which is a wrong URL, not an outage."""
+        if " answered 405" in err.reason or " answered 501" in err.reason:
+            return self._wrong_url(which, url, err)
+        return _Failed(Verdict("FAIL", "server", *_diagnosed(url, err)), EXIT_UNAVAILABLE)
+
+    def _wrong_url(self, which: str, url: str, err: Exception) -> _Failed:
+        """What is at ``url``, for a failure that is not about the login or the network."""
+        from netsync import dav
+
+        kind = "address book" if which == "contacts" else "calendar"
+        try:
+            status = self.conn.call(which, _propfind_status, url)
+        except dav.Unreachable as failed:  # dav.check_status: 5xx, e.g. 501 Not Implemented
+            found = re.search(r"answered (\d{3})", failed.reason)
+            status = int(found.group(1)) if found else 0
+        except dav.DavError:
+            status = 0
+        if status == 404:
+            detail = f"nothing at {url} (404 Not Found)"
+        elif status == 403:
+            detail = f"{url} is not yours to read (403 Forbidden)"
+        elif status and status != 207:
+            detail = f"{url} is a web server, but not a DAV server (PROPFIND answered {status})"
+        else:
+            detail = str(err)
+        return _Failed(
+            Verdict(
+                "FAIL",
+                "URL",
+                detail,
+                f"fix [{which}] url: the server root is enough (https://HOST/remote.php/dav/ for "
+                f"Nextcloud, https://HOST/dav.php/ for Baïkal, https://HOST/ for most); "
+                f"`netsync init` finds your {kind} from your e-mail address or a provider name",
+            ),
+            EXIT_CONFIG,
         )
-        code = cli.EXIT_NOPERM
-    except dav.Unreachable as err:
-        _verdict(False, "server", f"{err}. Check the URL in the config and that the server is up")
-        code = cli.EXIT_UNAVAILABLE
-    except dav.WrongCollection as err:
-        _verdict(
-            False,
-            "collections",
-            f"{err}. Point [contacts] url at the address book or "
-            "the server, [reminders] url at a calendar or the server",
+
+
+def _options(client: Any, url: str) -> Any:
+    return client.request(url, "OPTIONS")
+
+
+def _propfind_status(client: Any, url: str) -> int:
+    return int(client.propfind(url, _PROPFIND, depth=0).status)
+
+
+def _password_source(account: str, section: Any) -> str:
+    """Where the password of a section comes from, in secrets' order, without running
+    password_command (a second `pass` prompt just to say where it came from would annoy)."""
+    if not section.username:
+        return ""
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY", "")
+    for name in (f"netsync-password-{account}", "netsync-password"):
+        if credentials and os.path.isfile(os.path.join(credentials, name)):
+            return f"$CREDENTIALS_DIRECTORY/{name}"
+    if section.password_command:
+        return "password_command"
+    if os.environ.get("NETSYNC_PASSWORD"):
+        return "$NETSYNC_PASSWORD"
+    return f"keyring netsync/{section.username}"
+
+
+def diagnose(url: str, err: Any, *, trust: str) -> tuple[str, str]:
+    """(what went wrong, what to do) for a server that could not be reached. ``trust`` says
+    how to trust a private CA where the caller is ("set [contacts] ca_file to its path",
+    "pass --ca-file with it"). Shared with `netsync init`."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    reason = str(getattr(err, "reason", err))
+    low = reason.lower()
+    failed = re.search(r"certificate verify failed: ([^(]+?)\s*\(", reason)
+    if failed or "certificate" in low:
+        said = failed.group(1) if failed else "see -v"
+        return (
+            f"TLS certificate not trusted: {said}",
+            f"if {host} is your own server with a self-signed certificate or a private CA, "
+            f"save that certificate as PEM and {trust} (`openssl s_client -showcerts -connect "
+            f"{host}:{port} </dev/null` shows it); otherwise the URL may name the wrong host",
         )
-        code = cli.EXIT_CONFIG
-    except dav.DavError as err:
-        _verdict(
-            False,
-            "server",
-            f"{err}. The calendar may be read-only: choose another [reminders] calendar",
+    if "wrong_version_number" in low or "record layer" in low or "http request" in low:
+        return (
+            f"{host}:{port} does not speak https (TLS)",
+            f"if the server speaks plain http there (Radicale on port 5232 without TLS), "
+            f"write http://{parts.netloc}/ instead; the password then crosses the network "
+            "unencrypted, so only on a network you trust",
         )
-        code = cli.EXIT_UNAVAILABLE
-    finally:
-        conn.close()
-    sys.stdout.flush()
-    return code
+    if "refused" in low:
+        return (
+            "connection refused",
+            f"nothing listens at {host}:{port}: is the server running, and are the host and "
+            "port right?",
+        )
+    if "timed out" in low:
+        return "no answer in time", "check the network; a slow server: raise [contacts] timeout"
+    if any(word in low for word in ("name or service", "resolve", "getaddrinfo", "nodename")):
+        return (
+            f"the host name {host} is unknown",
+            "check the address for a typo, and that this machine can look up names (DNS)",
+        )
+    return reason, "check the URL, the network, and that the server is up"
+
+
+def _diagnosed(url: str, err: Any) -> tuple[str, str]:
+    reason, advice = diagnose(url, err, trust="set [contacts] ca_file to its path")
+    return f"{_origin(url)}: {reason}", advice
+
+
+def _status(err: BaseException) -> str:
+    """ "403 Forbidden" from a refusal, however caldav or dav.check_status worded it."""
+    cause = err.__cause__
+    status = getattr(cause, "status", None)
+    if status:
+        reason = str(getattr(cause, "reason", "") or "")
+        return f"{status} {reason}".strip()
+    answered = re.search(r"answered (\d{3})", str(err))
+    return f"it answered {answered.group(1)}" if answered else str(err)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"

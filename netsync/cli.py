@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--today", type=_date, metavar="DATE", help="as if today were DATE")
     p.set_defaults(func=cmd_demo)
+
+    from netsync import wizard  # light: caldav/icalendar/keyring load only inside the command
+
+    wizard.register(sub)
     return parser
 
 

@@ -23,7 +23,9 @@ from netsync.model import Cadence, PlanSettings
 
 T = TypeVar("T")
 
-EXAMPLE_HINT = "copy config/netsync.example.toml from netsync's source there and set [contacts] url"
+EXAMPLE_HINT = (
+    "run `netsync init`, or copy config/netsync.example.toml there and set [contacts] url"
+)
 NO_PASSWORDS = (
     "passwords never go in the config file; use password_command, $NETSYNC_PASSWORD, "
     "the keyring (`netsync set-password`) or a systemd credential"

@@ -222,7 +222,9 @@ def test_plain_http_off_this_machine_warns(url: str, warns: bool) -> None:
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file; copy config/netsync.example.toml"):
+    with pytest.raises(
+        ConfigError, match="no such file; run `netsync init`, or copy config/netsync.example.toml"
+    ):
         load_settings(tmp_path / "config.toml")
 
 
