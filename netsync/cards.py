@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from netsync import notepatch, notes
 from netsync.model import ANNIVERSARY, BIRTHDAY, OCCASION, Contact, DateFact
 from netsync.occasions import parse_vcard_date
-from netsync.vcardtext import Property, split_lines, unescape_text
+from netsync.vcardtext import ContentLine, Property, split_lines, unescape_text
 
 # The anniversary properties of vCard 4 (ANNIVERSARY, also seen inside 3.0 from DAVx5) and of
 # the vendors that had none in 3.0: Sabre/Nextcloud and rcmcarddav/Thunderbird add-ons
@@ -46,12 +46,15 @@ def parse_card(
     """Read one vCard resource. Raises CardError when it is not exactly one card with a UID
     and a name (FN, else N, else ORG). ``today`` resolves a phone-typed ``last: today``;
     ``language`` ("en"/"nl"), when given, marks a block in the other language for rewriting."""
-    props = _card_properties(text)
+    # Split once: the properties and the NOTE come from the same lines (a BOM from a Windows
+    # export only touches the first line, and the NOTE reader skips one anyway).
+    lines = split_lines(text.removeprefix("\ufeff"))
+    props = _card_properties(lines)
     uid = unescape_text(_first(props, "UID")).strip()
     if not uid:
         raise CardError("no UID")
     name = _name(props)
-    note, ledger = notes.parse_note(notepatch.read_note(text), today=today, language=language)
+    note, ledger = notes.parse_note(notepatch.note_of_lines(lines), today=today, language=language)
     return Contact(
         uid=uid,
         name=name,
@@ -70,14 +73,14 @@ def parse_card(
 def card_dates(text: str) -> tuple[DateFact, ...]:
     """The birthdays, anniversaries and labelled occasions of one card (no UID needed).
     Raises CardError when the text is not exactly one card."""
-    return _dates(_card_properties(text))
+    return _dates(_card_properties(split_lines(text.removeprefix("\ufeff"))))
 
 
-def _card_properties(text: str) -> list[Property]:
-    """The properties of the one card in ``text``, BEGIN/END excluded."""
+def _card_properties(lines: Sequence[ContentLine]) -> list[Property]:
+    """The properties of the one card in ``lines``, BEGIN/END excluded."""
     props: list[Property] = []
     depth = cards = 0
-    for line in split_lines(text.removeprefix("\ufeff")):  # a BOM from Windows exports
+    for line in lines:
         prop = line.parsed
         if prop is None:
             continue
@@ -129,6 +132,8 @@ def _texts(props: Sequence[Property], name: str) -> list[str]:
 
 def _split(value: str, sep: str) -> list[str]:
     """Split an escaped value at separators not preceded by a backslash; parts stay escaped."""
+    if "\\" not in value:
+        return value.split(sep)
     parts, current, i = [], [], 0
     while i < len(value):
         if value[i] == "\\":

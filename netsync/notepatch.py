@@ -50,6 +50,9 @@ _LIMIT = 75  # octets per physical line (RFC 6350 3.2, RFC 2045 6.7 for quoted-p
 _BOM = "\ufeff"
 _ENDING = re.compile(r"(?:\r*\n|\r)\Z")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Every line that parse_property names NOTE starts like this (the group and name patterns of
+# vcardtext, then the parameters' ";" or the value's ":").
+_MAYBE_NOTE = re.compile("\ufeff?(?:[A-Za-z0-9-]+\\.)?[Nn][Oo][Tt][Ee][;:]")
 
 
 class PatchError(Exception):
@@ -62,7 +65,12 @@ class PatchError(Exception):
 
 def read_note(card: str) -> str:
     """The unescaped NOTE text of a raw card ("" when it has none), line breaks as LF."""
-    texts = (_decode(prop, strict=False) for _, prop in _notes(split_lines(card)))
+    return note_of_lines(split_lines(card))
+
+
+def note_of_lines(lines: list[ContentLine]) -> str:
+    """``read_note`` of a card already split into lines (cards.parse_card splits it once)."""
+    texts = (_decode(prop, strict=False) for _, prop in _notes(lines))
     return _SEPARATOR.join(text for text in texts if text)
 
 
@@ -109,6 +117,8 @@ def _props(lines: list[ContentLine]) -> Iterator[Property]:
 
 def _notes(lines: list[ContentLine]) -> Iterator[tuple[int, Property]]:
     for index, line in enumerate(lines):
+        if not _MAYBE_NOTE.match(line.text):
+            continue  # cheaper than parsing every line of every card on every read
         prop = parse_property(line.text.removeprefix(_BOM))
         if prop is not None and prop.name == "NOTE":
             yield index, prop

@@ -55,6 +55,34 @@ def split_lines(text: str) -> list[ContentLine]:
     quoted-printable soft breaks (a value ending in ``=``) also continue onto the next physical
     line.
     """
+    if "QUOTED-PRINTABLE" in text.upper():
+        return _split_lines_qp(text)
+    # No soft breaks possible: one regex match per logical line (a line and its
+    # continuations). No line's content holds a CR or LF, so rstrip takes exactly the last
+    # ending, and every ending left is a fold.
+    out: list[ContentLine] = []
+    for raw in _LOGICAL_LINE.findall(text):
+        if raw:  # not the empty match at the very end
+            out.append(ContentLine(raw, _unfold(raw.rstrip("\r\n"))))
+    return out
+
+
+_PHYSICAL_END = r"(?:\r*\n|\r|\Z)"
+_LOGICAL_LINE = re.compile(rf"[^\r\n]*{_PHYSICAL_END}(?:[ \t][^\r\n]*{_PHYSICAL_END})*")
+_FOLD = re.compile(r"(?:\r*\n|\r)[ \t]")
+
+
+def _unfold(line: str) -> str:
+    """One logical line without its ending: every line ending left in it is a fold."""
+    if "\r" not in line or ("\r\r" not in line and line.count("\r") == line.count("\r\n")):
+        # Only CRLF and LF endings (nearly every card): str.replace is many times faster than
+        # the regex on a long folded PHOTO.
+        return line.replace("\r\n", "\n").replace("\n ", "").replace("\n\t", "")
+    return _FOLD.sub("", line)
+
+
+def _split_lines_qp(text: str) -> list[ContentLine]:
+    """split_lines, physical line by physical line, for cards that may hold soft breaks."""
     physical = re.findall(r"[^\r\n]*(?:\r*\n|\r|$)", text)
     if physical and physical[-1] == "":
         physical.pop()
@@ -92,6 +120,8 @@ def split_lines(text: str) -> list[ContentLine]:
 
 
 def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    if '"' not in text:
+        return text.split(sep)
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -118,15 +148,21 @@ def parse_property(text: str) -> Property | None:
     rest = text[match.end() :]
     # The value starts at the first colon outside double quotes (parameter values may hold
     # colons, such as X-SERVICE-TYPE="a:b" from iOS).
-    quoted = False
-    for i, ch in enumerate(rest):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ":" and not quoted:
-            head, value = rest[:i], rest[i + 1 :]
-            break
-    else:
+    colon = rest.find(":")
+    if colon < 0:
         return None
+    if '"' not in rest[:colon]:
+        head, value = rest[:colon], rest[colon + 1 :]
+    else:
+        quoted = False
+        for i, ch in enumerate(rest):
+            if ch == '"':
+                quoted = not quoted
+            elif ch == ":" and not quoted:
+                head, value = rest[:i], rest[i + 1 :]
+                break
+        else:
+            return None
     params: list[tuple[str, str]] = []
     for item in _split_outside_quotes(head, ";")[1:] if head.startswith(";") else []:
         if not item:
@@ -145,18 +181,17 @@ def unescape_text(value: str) -> str:
     """Undo TEXT escaping: ``\\n`` ``\\N`` newline, ``\\,`` ``\\;`` ``\\\\``; other pairs keep
     the character after the backslash (Apple writes ``\\"`` and ``\\:``); a lone trailing
     backslash stays."""
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            nxt = value[i + 1]
-            out.append("\n" if nxt in "nN" else nxt)
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(_unescaped, value)
+
+
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return "\n" if char in "nN" else char
 
 
 def escape_text(value: str) -> str:

@@ -292,14 +292,20 @@ def test_v21_note_is_rewritten_as_quoted_printable() -> None:
 def test_plain_v21_note_becomes_quoted_printable() -> None:
     card = load("notes_v21_plain_note.vcf")
     note, patched = with_block(card)
-    assert "\r\nNOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Plain 2.1 note=0D=0A=0D=0A[netsync]" in patched
+    assert (
+        "\r\nNOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Plain 2.1 note=0D=0A=0D=0A[netsync]"
+        in patched
+    )
     assert_only_note_changed(card, patched, note)
 
 
 def test_v21_card_without_note_gets_a_quoted_printable_one() -> None:
     card = load("notes_v21_no_note.vcf")
     note, patched = with_block(card, Ledger(every=Cadence(30)))
-    assert "\r\nNOTE;ENCODING=QUOTED-PRINTABLE:[netsync]=0D=0Aevery: 30d=0D=0A[/netsync]\r\n" in patched
+    assert (
+        "\r\nNOTE;ENCODING=QUOTED-PRINTABLE:[netsync]=0D=0Aevery: 30d=0D=0A[/netsync]\r\n"
+        in patched
+    )
     assert_only_note_changed(card, patched, note)
 
 

@@ -1,0 +1,81 @@
+"""Run one netsync command in this process, with timing hooks; the benchmark's subprocess.
+
+    python benchmarks/run_cycle.py RESULT.json sync --today 2026-11-26 ...
+
+Behaves as the ``netsync`` console script (same imports, same ``cli.main``), and wraps the
+engine's phase functions, where they exist, to note when each ended (``time.time()``), so the
+benchmark can tell the read phase from the rest, and notes its own peak RSS (see peak.py).
+Nothing in netsync is changed. With
+``BENCH_PROFILE=FILE`` in the environment the command runs under cProfile, stats to FILE.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+started = time.time()
+
+from peak import peak_rss_kib  # noqa: E402  (this folder is on sys.path: it holds the script)
+
+from netsync import cli, engine  # noqa: E402
+
+# Phase functions of engine.py, old names and new; a missing one is skipped.
+PHASES = (
+    "refresh",
+    "parse_contacts",
+    "read_contacts",
+    "read_reminders",
+    "apply_changes",
+    "catch_up",
+)
+marks: dict[str, float] = {}
+
+
+def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        begin = time.time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            end = time.time()
+            marks.setdefault(f"{name}.start", begin)
+            marks[f"{name}.end"] = end
+            marks[f"{name}.seconds"] = marks.get(f"{name}.seconds", 0.0) + end - begin
+
+    return timed
+
+
+def main() -> int:
+    out, argv = sys.argv[1], sys.argv[2:]
+    for name in PHASES:
+        fn = getattr(engine, name, None)
+        if callable(fn):
+            setattr(engine, name, _timed(name, fn))
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:  # bench.py --profile: where a cycle's time goes, for pstats
+        import cProfile
+
+        profiler = cProfile.Profile()
+        code = profiler.runcall(cli.main, argv)
+        profiler.dump_stats(profile)
+    else:
+        code = cli.main(argv)
+    result = {
+        "exit": code,
+        "started": started,
+        "ended": time.time(),
+        "marks": marks,
+        "peak_rss_kib": peak_rss_kib(),
+    }
+    with open(out, "w") as f:
+        json.dump(result, f)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
