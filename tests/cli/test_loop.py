@@ -296,3 +296,13 @@ def test_a_phone_edit_between_read_and_write_survives(
     assert "+31 20 999 0000" in card  # the phone's edit
     found = notes.parse_note(notepatch.read_note(card), today=TODAY)[1]
     assert (found.last, found.how) == (TODAY, "coffee")  # and netsync's
+
+
+def test_the_weekly_digest_follows_the_week(synced: tuple[servers.Server, Path]) -> None:
+    server, config = synced
+    digest = "netsync-digest-20261123"  # Monday of the week of 2026-11-26
+    summary = next(s for s, v in reminders(server).items() if v[0].endswith(digest + ".ics"))
+    assert summary.startswith("This week: call ") and "Chen Wei" in summary
+    assert run(config, "log", "Chen Wei", "--via", "call") == 0
+    after = next(s for s, v in reminders(server).items() if v[0].endswith(digest + ".ics"))
+    assert after.startswith("This week: call ") and "Chen Wei" not in after
