@@ -192,6 +192,11 @@ def parse_settings(
         urls.append(("[reminders] url", reminders.url))
     urls += [("[detect] calendars", url) for url in detect_calendars]
     for where, url in urls:
+        if where == "[detect] calendars" and _has_login(url):
+            r.problem(
+                "detect", "calendars", f"a URL must not hold a user name or password: {LOGIN}"
+            )
+            continue
         host = _plain_http_host(url)
         if host:
             r.warn(f"{where}: http:// to {host} sends your password and contacts unencrypted")
@@ -341,6 +346,9 @@ def _url(value: object) -> str:
     text = _string(value).strip()
     if not text:
         return ""
+    if _has_login(text):
+        # Said without the URL itself: it holds a password, and this message is printed.
+        raise ValueError(f"must not hold a user name or password (user:password@host): {LOGIN}")
     try:
         parts = urlsplit(text)
         ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
@@ -350,6 +358,18 @@ def _url(value: object) -> str:
     if not ok:
         raise ValueError(f"must be an https:// (or http://) URL, got {value!r}")
     return text
+
+
+LOGIN = (
+    "put the user name in `username` and remove it from the URL; "
+    "passwords come from password_command, $NETSYNC_PASSWORD, the keyring or a systemd credential"
+)
+
+
+def _has_login(url: str) -> bool:
+    """Whether a URL carries userinfo (``user:password@``) before its host."""
+    scheme, sep, rest = url.partition("://")
+    return bool(sep) and "@" in rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
 
 
 def _absolute_path(value: object) -> str:

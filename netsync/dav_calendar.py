@@ -36,7 +36,7 @@ _C = "{urn:ietf:params:xml:ns:caldav}"
 _CARD = "{urn:ietf:params:xml:ns:carddav}"
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
 _ICS = {"Content-Type": "text/calendar; charset=utf-8"}
-_BATCH = 200  # hrefs per calendar-multiget
+_BATCH = 500  # hrefs per calendar-multiget (as dav_contacts.MULTIGET_BATCH, and for its reason)
 _MAX_PAGES = 100  # sync-collection pages followed after a 507 truncation (RFC 6578 section 3.6)
 
 _RESOURCETYPE = (
@@ -203,7 +203,7 @@ def fetch_reminders(
 
     ``known`` maps href -> ETag of what the caller already has; those are not fetched again
     (this is also what keeps netsync's own writes from coming back as changes). Costs one
-    sync-collection REPORT, plus one calendar-multiget REPORT per 200 changed objects. An
+    sync-collection REPORT, plus one calendar-multiget REPORT per 500 changed objects. An
     expired or unknown token (Radicale 403, Xandikos 412: RFC 6578 DAV:valid-sync-token)
     falls back to a full listing by sync-collection, a server without sync-collection to a
     PROPFIND of the ETags.

@@ -59,11 +59,14 @@ def clean_text(text: str) -> str:
     TEXT values carry only ``\\n`` (RFC 5545 section 3.3.11), so CRLF and a lone CR come back as
     LF; other control characters are not allowed in a content line at all (section 3.1) and
     Radicale drops them; U+2028/U+2029 are line breaks to Python's splitlines; a byte order
-    mark does not survive icalendar's decoding.
+    mark does not survive icalendar's decoding. Bytes of a card that were not UTF-8 (held as
+    lone surrogates) cannot be written at all and become U+FFFD.
     """
     text = _NEWLINES.sub("\n", text)
     return "".join(
-        c for c in text if c in "\n\t" or (unicodedata.category(c) != "Cc" and c not in _DROPPED)
+        "\ufffd" if "\ud800" <= c <= "\udfff" else c
+        for c in text
+        if c in "\n\t" or (unicodedata.category(c) != "Cc" and c not in _DROPPED)
     )
 
 
@@ -112,7 +115,9 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
         item.add("description", clean_text(reminder.description))
     item.add("categories", [reminder.kind])
     item.add("x-netsync-kind", reminder.kind)
-    item.add("x-netsync-contact", quote(reminder.contact_uid, safe=_CONTACT_SAFE))
+    # surrogateescape: a UID holding bytes that are not UTF-8 still reads back as the same UID.
+    contact = quote(reminder.contact_uid, safe=_CONTACT_SAFE, errors="surrogateescape")
+    item.add("x-netsync-contact", contact)
     if reminder.planned is not None:
         item.add("x-netsync-planned", reminder.planned.strftime("%Y%m%d"))
     for offset in reminder.alarms:
@@ -173,7 +178,7 @@ def _reminder(item: Component) -> Reminder | None:
     return Reminder(
         uid=uid,
         kind=_kind(item),
-        contact_uid=unquote(_text(item, "X-NETSYNC-CONTACT").strip()),
+        contact_uid=unquote(_text(item, "X-NETSYNC-CONTACT").strip(), errors="surrogateescape"),
         day=day,
         summary=clean_text(_text(item, "SUMMARY")),
         description=clean_text(_text(item, "DESCRIPTION")),

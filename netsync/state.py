@@ -36,8 +36,18 @@ class State:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / "state.sqlite"
-        _make_private_dir(directory)
-        self._db = self._open()
+        try:
+            _make_private_dir(directory)
+            self._db = self._open()
+        except (OSError, sqlite3.OperationalError) as err:
+            if isinstance(err, sqlite3.OperationalError) and "unable to open" not in str(err):
+                raise  # "database is locked" and the like are no setting of the user's
+            # Not a cache problem but a setting: the path is a file, or not ours to write.
+            # A ConfigError is what the CLI reports as such (exit 78), without a traceback.
+            from netsync.config import ConfigError
+
+            problem = f"[state] dir {directory}: cannot be used ({err})"
+            raise ConfigError([f"{problem}; give a directory netsync may write"]) from err
 
     def _open(self) -> sqlite3.Connection:
         try:

@@ -8,6 +8,7 @@ times: the phone's edit always survives, and a card given up on is picked up nex
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -68,6 +69,21 @@ def write_contact(
             return contact
         if new_text is None:
             return contact
+        try:  # never write a card that does not read back as the same contact
+            after = cards.parse_card(new_text, href=contact.href, today=report.today)
+        except cards.CardError as err:
+            after, why = None, str(err)
+        else:
+            why = "its UID would change"
+        if after is None or after.uid != contact.uid:
+            log.warning(
+                "cannot record contact in %s (%s): the new card would not read back (%s)",
+                contact.uid,
+                contact.href,
+                why,
+            )
+            report.writes_failed += 1
+            return contact
         if not report.dry_run:
             try:
                 etag = (
@@ -92,10 +108,7 @@ def write_contact(
             state.put_item(book, contact.href, etag or None, new_text.encode(*ENCODING))
         report.contacts_written += 1
         report.lines.append(f"* {contact.name}: {_describe(observations)}")
-        try:
-            return cards.parse_card(new_text, href=contact.href, etag=etag, today=report.today)
-        except cards.CardError:  # cannot happen for a card that parsed before; keep the old
-            return contact
+        return dataclasses.replace(after, etag=etag)
     log.warning(
         "gave up writing %s after %d conflicts; trying again next cycle", contact.uid, MAX_TRIES
     )
