@@ -56,7 +56,7 @@ class ContactsSettings:
     username: str = ""
     password_command: str = ""
     ca_file: str = ""  # "" = the system's CAs
-    timeout: int = 30  # seconds
+    timeout: int = 120  # seconds
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def parse_settings(
         username=r.get("contacts", "username", "", _string),
         password_command=r.get("contacts", "password_command", "", _string),
         ca_file=r.get("contacts", "ca_file", "", _ca_file),
-        timeout=r.get("contacts", "timeout", 30, _duration),
+        timeout=r.get("contacts", "timeout", 120, _duration),
     )
     username = r.get("reminders", "username", "", _string)
     password_command = r.get("reminders", "password_command", "", _string)

@@ -109,7 +109,7 @@ def test_unattended_on_radicale_then_sync(
         "username": "alice",
         "password_command": "",
         "ca_file": "",
-        "timeout": "30s",
+        "timeout": "2m",
     }
     assert data["reminders"]["calendar"] == "Keep in touch"
     assert data["reminders"]["url"] == radicale.calendar_home

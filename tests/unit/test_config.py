@@ -80,7 +80,7 @@ def test_bad_durations_are_refused(text: str) -> None:
 
 def test_defaults_from_a_url_alone() -> None:
     settings = parse({"contacts": {"url": URL}})
-    assert settings.contacts.timeout == 30
+    assert settings.contacts.timeout == 120
     assert settings.reminders.url == URL
     assert settings.reminders.calendar == "Keep in touch"
     assert settings.reminders.inherits_login
