@@ -333,21 +333,26 @@ def catch_up(conn: Connections, state: State, cal: str) -> None:
         conn, "reminders", dav_calendar.fetch_reminders, cal, state, keep=_calendar_cache
     ).lost
     if lost:
-        pending = _take_lost(state, cal) | lost
-        state.set_meta(
-            f"lost:{cal}", json.dumps({h: d.decode("latin-1") for h, d in pending.items()})
-        )
+        _keep_lost(state, cal, _pending_lost(state, cal) | lost)
 
 
-def _take_lost(state: State, cal: str) -> dict[str, bytes]:
+def _pending_lost(state: State, cal: str) -> dict[str, bytes]:
+    """Reminders that disappeared and have not yet been learnt from (href -> cached data)."""
     raw = state.get_meta(f"lost:{cal}")
     if not raw:
         return {}
-    state.set_meta(f"lost:{cal}", "")
     try:
         return {href: data.encode("latin-1") for href, data in json.loads(raw).items()}
     except (ValueError, AttributeError, UnicodeEncodeError):
         return {}  # a damaged cache: forget it, as with any lost state
+
+
+def _keep_lost(state: State, cal: str, lost: dict[str, bytes]) -> None:
+    """Keep what disappeared until a cycle has learnt from it: the sync that saw it gone has
+    already dropped it from the cache, so a cycle that fails before writing the contact
+    must not take the phone's "done" with it."""
+    value = json.dumps({h: d.decode("latin-1") for h, d in lost.items()}) if lost else ""
+    state.set_meta(f"lost:{cal}", value)
 
 
 def _line(mark: str, reminder: Reminder) -> str:
@@ -545,7 +550,8 @@ def refresh(
         synced = _sync(
             conn, "reminders", dav_calendar.fetch_reminders, cal, state, keep=_calendar_cache
         )
-        overall.lost = synced.lost | _take_lost(state, cal)
+        overall.lost = _pending_lost(state, cal) | synced.lost
+        _keep_lost(state, cal, overall.lost)
         overall.changed |= synced.changed or bool(overall.lost)
     for name in conn.detect_calendars:
         url = detect_calendar_url(conn, state, name)
@@ -596,6 +602,8 @@ def run_cycle(
     learn_and_record(
         conn, state, report, settings=settings, stored=stored, deleted=deleted, extra=extra
     )
+    if cal is not None and not dry_run and not report.writes_failed:
+        _keep_lost(state, cal, {})  # learnt from and recorded
     report.wanted = planner.plan(
         report.contacts, [s.reminder for s in stored], today=today, settings=settings.plan
     )
