@@ -116,11 +116,14 @@ def note_texts(draw: st.DrawFn) -> str:
     start = draw(st.sampled_from(["[netsync]", "[NetSync]", " [netsync] "]))
     end = draw(st.sampled_from(["[/netsync]", "", "[/NETSYNC]  "]))
     block = "\n".join([start, *lines, *([end] if end else [])])
-    return f"{user}\n\n{block}" if user else block
+    # A NOTE read from a card never holds a CR (notepatch.read_note makes every line break
+    # an LF, and a CR cannot stand inside a content line), so none is generated.
+    return (f"{user}\n\n{block}" if user else block).replace("\r", "")
 
 
 @settings(max_examples=400, deadline=None)
 @given(note_texts(), st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)))
+@example("[netsync]\nlast: today\ngift: 0 0\n[/netsync]", dt.date(2000, 1, 1))
 @example("[netsync]\nlast: 29-2-2028 call\noccasion: --02-29 leap\n[/netsync]", TODAY)
 @example("text\n\n[netsync]\nlast: today\n[netsync]\nlast: 31-12-9999\n", TODAY)
 def test_note_grammar_never_raises_and_a_written_block_reads_back(
