@@ -544,7 +544,11 @@ def _handle(func: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         print(f"netsync: {err}", file=sys.stderr)
         return EXIT_NOPERM
     except dav.Unreachable as err:
-        print(f"netsync: {err}; nothing was changed by this run, try again later", file=sys.stderr)
+        print(
+            f"netsync: {err}; try again later (what this run wrote is safe: the next run "
+            "reads everything afresh and finishes the job)",
+            file=sys.stderr,
+        )
         return EXIT_UNAVAILABLE
     except dav.DavError as err:
         print(f"netsync: server error: {err}", file=sys.stderr)
