@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 import davcheck
 import icalendar
 import keyring
-import keyring.backend
 import keyring.backends.fail
 import pytest
 import servers
+from memkeyring import MemoryKeyring
 from scenario import write_config
 
 from netsync import cli, daemon, dav, demo
@@ -539,23 +539,6 @@ def test_library_debug_output_is_never_logged(capsys: pytest.CaptureFixture[str]
 
 
 # --- set-password -------------------------------------------------------------------------
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = -1  # never chosen by keyring's own detection
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.store[(service, username)]
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import keyring
 import pytest
 import servers
 import twisted
-from keyring.backend import KeyringBackend
+from memkeyring import MemoryKeyring
 from scenario import TODAY, upload_sample
 
 from netsync import cli, discovery, wizard
@@ -192,24 +192,6 @@ def test_password_command_goes_into_the_config_and_sync_uses_it(
     assert sync(config) == 0  # NETSYNC_PASSWORD is not set: the command gives it
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend for a desktop session this machine does not have. It has no
-    priority, so keyring never picks it by itself: only the fixture installs it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stored: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.stored.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.stored[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.stored.pop((service, username), None)
-
-
 @pytest.fixture
 def desktop_keyring() -> Iterator[MemoryKeyring]:
     before = keyring.get_keyring()
@@ -239,7 +221,7 @@ def test_with_a_keyring_the_password_goes_there(
     assert "Password:  the system keyring" in out
     assert "Kept the password in the keyring netsync/alice (" in out
     assert "LoadCredential" not in out
-    assert desktop_keyring.stored == {("netsync", "alice"): servers.PASSWORD}
+    assert desktop_keyring.store == {("netsync", "alice"): servers.PASSWORD}
     assert tomllib.loads(config.read_text())["contacts"]["password_command"] == ""
     assert sync(config) == 0  # NETSYNC_PASSWORD is not set: the keyring gives it
 

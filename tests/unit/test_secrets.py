@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
-import keyring.backend
 import keyring.backends.fail
 import pytest
+from memkeyring import MemoryKeyring
 
 from netsync import secrets
 from netsync.secrets import (
@@ -19,25 +19,6 @@ from netsync.secrets import (
     get_password,
     set_password,
 )
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring in a dict; the low priority keeps keyring's auto-detection away from it."""
-
-    priority = -1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.store[(service, username)]
 
 
 class BrokenKeyring(MemoryKeyring):
