@@ -258,6 +258,7 @@ def _reminder_to_cache(reminder: Reminder, completed: dt.date | None) -> bytes:
             "alarms": [a.total_seconds() for a in r.alarms],
             "todo": r.todo,
             "planned": r.planned.isoformat() if r.planned else None,
+            "placed": r.placed.isoformat() if r.placed else None,
             "completed": completed.isoformat() if completed else None,
         }
     ).encode()
@@ -288,6 +289,7 @@ def _parsed(data: bytes) -> tuple[Reminder, dt.date | None] | None:
             tuple(dt.timedelta(seconds=a) for a in d["alarms"]),
             d["todo"],
             day(d["planned"]) if d["planned"] else None,
+            day(d["placed"]) if d.get("placed") else None,  # absent in caches before it
         )
         return reminder, day(d["completed"]) if d["completed"] else None
     except (KeyError, TypeError, ValueError):

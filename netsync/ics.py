@@ -82,6 +82,8 @@ def canonical(reminder: Reminder) -> Reminder:
 def same_content(a: Reminder, b: Reminder) -> bool:
     """Whether two reminders say the same thing (alarm order does not matter: DAVx5 regenerates
     every VALARM from Android's list when a phone edits an event)."""
+    if a == b:
+        return True  # the usual case, and at 10,000 reminders worth not canonicalising
     a, b = canonical(a), canonical(b)
     return dataclasses.replace(a, alarms=tuple(sorted(a.alarms))) == dataclasses.replace(
         b, alarms=tuple(sorted(b.alarms))
@@ -120,6 +122,8 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
     item.add("x-netsync-contact", contact)
     if reminder.planned is not None:
         item.add("x-netsync-planned", reminder.planned.strftime("%Y%m%d"))
+    if reminder.placed is not None:
+        item.add("x-netsync-placed", reminder.placed.strftime("%Y%m%d"))
     for offset in reminder.alarms:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
@@ -171,7 +175,7 @@ def _reminder(item: Component) -> Reminder | None:
     uid = _text(item, "UID")
     todo = item.name == "VTODO"
     start = _date(item, "DTSTART")
-    day = start or (_date(item, "DUE") if todo else None) or _planned(item)
+    day = start or (_date(item, "DUE") if todo else None) or _day_of(item, "X-NETSYNC-PLANNED")
     if day is None:
         log.debug("%s has no date", uid)
         return None
@@ -184,7 +188,8 @@ def _reminder(item: Component) -> Reminder | None:
         description=clean_text(_text(item, "DESCRIPTION")),
         alarms=_alarms(item, start=day),
         todo=todo,
-        planned=_planned(item),
+        planned=_day_of(item, "X-NETSYNC-PLANNED"),
+        placed=_day_of(item, "X-NETSYNC-PLACED"),
     )
 
 
@@ -204,9 +209,10 @@ def _date(item: Component, name: str) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
-def _planned(item: Component) -> dt.date | None:
+def _day_of(item: Component, name: str) -> dt.date | None:
+    """One of netsync's own YYYYMMDD properties."""
     try:
-        return dt.datetime.strptime(_text(item, "X-NETSYNC-PLANNED").strip(), "%Y%m%d").date()
+        return dt.datetime.strptime(_text(item, name).strip(), "%Y%m%d").date()
     except ValueError:
         return None
 

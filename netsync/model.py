@@ -119,7 +119,8 @@ class Reminder:
 
     ``alarms`` are offsets before the start of the day (negative ``timedelta``s:
     ``-15h`` = 09:00 the day before). ``planned`` is the day netsync put a follow-up on; a
-    follow-up whose ``day`` differs from ``planned`` was moved by the user.
+    follow-up whose ``day`` differs from ``planned`` was moved by the user. ``placed`` is the
+    date of the cycle that put it there (see planner.plan_follow_ups).
     """
 
     uid: str
@@ -131,6 +132,7 @@ class Reminder:
     alarms: tuple[dt.timedelta, ...] = ()
     todo: bool = False
     planned: dt.date | None = None
+    placed: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,10 @@ def test_fifty_cycles_at_twenty_percent_faults_end_where_a_clean_run_ends(tmp_pa
         runs (faults still on) until one cycle gets through. Then the two end states are compared:
         every card byte for byte outside NOTE and by its NOTE text (folding may differ), every
         ledger, every reminder by UID and by what it says, every phone edit, no duplicate UID, one
-        calendar. The one allowance: a follow-up may stand on another day, because the planner
-        places follow-ups by the days that had a cycle (the known gap below); such follow-ups are
-        counted, and all else they say is compared.""",
+        calendar. The one allowance: a follow-up may stand on another day, because a day on the
+        faulty side can end on a cycle that wrote half of its plan, which the planner cannot tell
+        from a whole one (the known gap below); such follow-ups are counted, and all else they
+        say is compared.""",
     )
     with (
         servers.xandikos(tmp_path / "clean") as clean_server,
@@ -83,7 +84,8 @@ def test_fifty_cycles_at_twenty_percent_faults_end_where_a_clean_run_ends(tmp_pa
         assert end_state(clean_server).cards == reference.cards
 
         lost_a, doubled_a, problems_a = compare(a, reference, reference, last_day)
-        lost, doubled, problems = compare(b, state, reference, last_day)
+        # Four cycles a day at 20% faults: some days end on a cycle that failed halfway.
+        lost, doubled, problems = compare(b, state, reference, last_day, half_written_days=True)
 
     stats = proxy.stats
     contact_puts = sum(
@@ -121,7 +123,8 @@ def test_fifty_cycles_at_twenty_percent_faults_end_where_a_clean_run_ends(tmp_pa
         len(set(history.items()) ^ set(history_a.items())),
     )
     section.row(
-        "follow-ups standing on another day than on the clean side (the known gap, below)",
+        "follow-ups on another day than on the clean side (a day ended on half a plan: "
+        "the known gap, below)",
         b.moved_follow_ups,
     )
     section.lost, section.doubled = lost, doubled

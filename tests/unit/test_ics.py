@@ -38,10 +38,12 @@ TASK = dataclasses.replace(
     alarms=(DAY_BEFORE,),
     summary="Get in touch with Alice Jansen",
     planned=DAY,
+    placed=DAY - dt.timedelta(days=3),
 )
 
 WRITTEN = """BEGIN END VERSION PRODID UID DTSTAMP DTSTART DTEND SUMMARY DESCRIPTION CATEGORIES
-TRANSP X-NETSYNC-KIND X-NETSYNC-CONTACT ACTION TRIGGER"""  # every property an event may have
+TRANSP X-NETSYNC-KIND X-NETSYNC-CONTACT X-NETSYNC-PLANNED X-NETSYNC-PLACED ACTION
+TRIGGER"""  # every property an event may have
 HOSTILE = [
     "a;b,c:d \"quoted\" 'single' \\ back\\slash \\n \\, \\;",
     "line one\r\nline two\rthree\nfour",
@@ -150,6 +152,7 @@ reminders = st.builds(
     ).map(tuple),
     todo=st.booleans(),
     planned=st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31)),
+    placed=st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31)),
 )
 
 

@@ -191,6 +191,102 @@ def test_stability_and_budget_hold_for_any_address_book(
     )
 
 
+def _follow_up_days(plan: list[Reminder]) -> dict[str, tuple[str, dt.date]]:
+    return {r.contact_uid: (r.uid, r.day) for r in plan if r.kind == FOLLOW_UP}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lasts=st.lists(st.one_of(st.none(), st.integers(-400, 0)), min_size=1, max_size=40),
+    every=st.integers(1, 120),
+    budget=st.integers(1, 5),
+    horizon=st.integers(1, 30),
+    ran=st.lists(st.booleans(), min_size=1, max_size=40),
+)
+def test_days_without_a_cycle_change_no_follow_up(
+    lasts: list[int | None], every: int, budget: int, horizon: int, ran: list[bool]
+) -> None:
+    """SPEC 5: the plan does not depend on which earlier cycles ran. Cycles on some days
+    only end in the same follow-ups, on the same days, as a cycle every day.
+
+    The calendar is the planner's only memory: a gap longer than the horizon after a plan with
+    no follow-up at all leaves no trace of when that plan was made, so such gaps are not
+    generated (the planner documents them)."""
+    contacts = [
+        person(f"h{i}", last=None if d is None else TODAY + dt.timedelta(days=d))
+        for i, d in enumerate(lasts)
+    ]
+    s = PlanSettings(digest=False, every=Cadence(every), max_per_day=budget, horizon_days=horizon)
+    daily = some = planner.plan(contacts, [], today=TODAY, settings=s)
+    last_cycle = 0
+    for n, cycle in enumerate(ran, start=1):
+        day = TODAY + dt.timedelta(days=n)
+        daily = planner.plan(contacts, daily, today=day, settings=s)
+        untraceable = not _follow_up_days(some) and n - last_cycle >= horizon
+        if cycle or untraceable or n == len(ran):
+            some = planner.plan(contacts, some, today=day, settings=s)
+            last_cycle = n
+    assert _follow_up_days(some) == _follow_up_days(daily)
+
+
+def _half_written(
+    calendar: list[Reminder], plan: list[Reminder], applied: list[int]
+) -> list[Reminder]:
+    """The calendar after a cycle wrote some of the way to ``plan`` and failed: each create,
+    update and delete went through or not (``applied``)."""
+    old, new = {r.uid: r for r in calendar}, {r.uid: r for r in plan}
+    writes = sorted(uid for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
+    went = {uid for n, uid in enumerate(writes) if applied[n % len(applied)] > 0}
+    out = {uid: r for uid, r in old.items() if uid not in went}
+    out.update((uid, r) for uid, r in new.items() if uid in went)
+    return list(out.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lasts=st.lists(st.one_of(st.none(), st.integers(-200, 0)), min_size=1, max_size=30),
+    done=st.lists(st.booleans(), max_size=30),
+    budget=st.integers(1, 4),
+    horizon=st.integers(1, 20),
+    applied=st.lists(st.integers(0, 2), min_size=60, max_size=60),  # 0: not written
+)
+def test_a_cycle_that_failed_halfway_leaves_no_trace_in_the_plan(
+    lasts: list[int | None], done: list[bool], budget: int, horizon: int, applied: list[int]
+) -> None:
+    """A cycle of today failed to write what it learnt into the cards, planned from the old
+    ledgers, wrote some of its reminders and failed. The next cycle of today, over that mix
+    of yesterday's plan and the failed one, plans what one clean cycle would have."""
+    s = PlanSettings(digest=False, every=Cadence(30), max_per_day=budget, horizon_days=horizon)
+    yesterday = TODAY - dt.timedelta(days=1)
+    before = [
+        person(f"p{i}", last=None if d is None else yesterday + dt.timedelta(days=d))
+        for i, d in enumerate(lasts)
+    ]
+    calendar = planner.plan(before, [], today=yesterday - dt.timedelta(days=3), settings=s)
+    calendar = planner.plan(before, calendar, today=yesterday, settings=s)
+    # Today a few of them were in touch (learnt and written into their cards).
+    now = [
+        person(c.uid, last=TODAY) if i < len(done) and done[i] else c for i, c in enumerate(before)
+    ]
+    clean = planner.plan(now, calendar, today=TODAY, settings=s)
+    failed = planner.plan(before, calendar, today=TODAY, settings=s)
+    mixed = _half_written(calendar, failed, applied)
+    again = planner.plan(now, mixed, today=TODAY, settings=s)
+    assert {r.uid: r for r in again if r.kind == FOLLOW_UP} == {
+        r.uid: r for r in clean if r.kind == FOLLOW_UP
+    }
+
+
+def test_a_long_gap_is_replayed_from_at_most_catch_up_days_back() -> None:
+    contacts = [person(f"g{i}", last=TODAY - dt.timedelta(days=80 + i)) for i in range(30)]
+    s = PlanSettings(digest=False, max_per_day=2)
+    first = planner.plan(contacts, [], today=TODAY, settings=s)
+    later = TODAY + dt.timedelta(days=365)
+    again = planner.plan(contacts, first, today=later, settings=s)
+    assert min(r.day for r in again) == later
+    assert max(Counter(r.day for r in again).values()) <= 2
+
+
 def test_birthday_with_age_and_without_year() -> None:
     c = person(
         "b",
