@@ -1,4 +1,5 @@
-"""The local state directory: a cache of sync tokens, cards and calendar objects (SPEC 1).
+"""The local state directory: a cache of sync tokens, cards and calendar objects, and of the
+contacts parsed from the cards (SPEC 1).
 
 It is only a cache. Deleting it, or finding it full of garbage, costs one full read of the
 address book and the calendar on the next cycle and nothing else: no data lives only here.
@@ -26,6 +27,10 @@ CREATE TABLE IF NOT EXISTS collections (
 CREATE TABLE IF NOT EXISTS items (
     collection TEXT NOT NULL, href TEXT NOT NULL, etag TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (collection, href)
+);
+CREATE TABLE IF NOT EXISTS parsed (
+    collection TEXT NOT NULL, href TEXT NOT NULL, etag TEXT NOT NULL, day TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (collection, href)
 );
 """
 
@@ -152,6 +157,28 @@ class State:
 
     def drop_item(self, url: str, href: str) -> None:
         self._db.execute("DELETE FROM items WHERE collection = ? AND href = ?", (url, href))
+
+    def parsed(self, url: str, day: str) -> dict[str, tuple[str, str]]:
+        """What was made of each cached item on ``day``: ``href -> (etag, data)``."""
+        rows = self._db.execute(
+            "SELECT href, etag, data FROM parsed WHERE collection = ? AND day = ?", (url, day)
+        )
+        return {href: (etag, data) for href, etag, data in rows.fetchall()}
+
+    def put_parsed(self, url: str, day: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Record ``(href, etag, data)`` for ``day``; entries of other days, and of items no
+        longer cached, go."""
+        with self.transaction():
+            self._db.execute("DELETE FROM parsed WHERE collection = ? AND day != ?", (url, day))
+            self._db.execute(
+                "DELETE FROM parsed WHERE collection = ? AND href NOT IN"
+                " (SELECT href FROM items WHERE collection = ?)",
+                (url, url),
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO parsed VALUES (?, ?, ?, ?, ?)",
+                [(url, href, etag, day, data) for href, etag, data in rows],
+            )
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

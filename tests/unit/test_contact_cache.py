@@ -1,0 +1,105 @@
+"""The cache of parsed contacts: what it reads back is what parsing the card gives, a damaged
+entry is parsed again, and only changed cards are parsed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netsync import cards, demo, engine
+from netsync.engine import Report
+from netsync.state import State
+
+TODAY = dt.date(2026, 11, 26)
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+BOOK = "http://example.test/book/"
+
+
+def _every_card() -> list[cards.Contact]:
+    found = [
+        cards.parse_card(demo.vcard(p, i), href=f"{i}.vcf", etag=f'"{i}"', today=TODAY)
+        for i, p in enumerate(demo.sample_people(TODAY))
+    ]
+    for path in sorted(FIXTURES.rglob("*.vcf")):
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        try:
+            found.append(cards.parse_card(text, href=path.name, today=TODAY))
+        except cards.CardError:
+            continue
+    return found
+
+
+def test_every_card_of_the_corpus_and_the_demo_reads_back_the_same() -> None:
+    contacts = _every_card()
+    assert len(contacts) >= 25  # the demo's, and the corpus's where ../shared is beside
+    for contact in contacts:
+        assert cards.contact_from_json(cards.contact_to_json(contact)) == contact
+
+
+@given(st.text(), st.text(alphabet=st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF)))
+def test_any_text_and_undecodable_bytes_survive(text: str, raw: str) -> None:
+    contact = cards.Contact(uid=text + raw, name=raw, note=text)
+    assert cards.contact_from_json(cards.contact_to_json(contact)) == contact
+
+
+@pytest.mark.parametrize("damaged", ["", "[]", "[1, 2]", "{}", "null", "\x00garbage", '"x"'])
+def test_a_damaged_entry_is_refused(damaged: str) -> None:
+    with pytest.raises(ValueError):
+        cards.contact_from_json(damaged)
+
+
+def _card(uid: str, name: str, note: str = "") -> bytes:
+    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}"]
+    lines += [f"NOTE:{note}"] if note else []
+    return ("\r\n".join([*lines, "END:VCARD"]) + "\r\n").encode()
+
+
+def _read(state: State, monkeypatch: pytest.MonkeyPatch) -> tuple[list[cards.Contact], int]:
+    parsed = []
+    real = cards.parse_card
+
+    def counting(*args: object, **kwargs: object) -> cards.Contact:
+        parsed.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cards, "parse_card", counting)
+    report = Report(today=TODAY)
+    return engine.parse_contacts(state, [BOOK], report), len(parsed)
+
+
+def test_only_changed_cards_are_parsed_and_the_result_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = State(tmp_path)
+    changed = [(f"{i}.vcf", f'"e{i}"', _card(f"u{i}", f"Person {i}")) for i in range(20)]
+    changed.append(("bad.vcf", '"bad"', b"BEGIN:VCARD\r\nFN:No uid\r\nEND:VCARD\r\n"))
+    state.apply(BOOK, token="t1", changed=changed, deleted=[], complete=True)
+    first, parsed = _read(state, monkeypatch)
+    assert (len(first), parsed) == (20, 21)
+    again, parsed = _read(state, monkeypatch)
+    assert (again, parsed) == (first, 0)  # the unreadable card is not parsed again either
+    one = ("3.vcf", '"e3-2"', _card("u3", "Person 3", "[netsync]\\nlast: 2026-11-20"))
+    state.apply(BOOK, token="t2", changed=[one], deleted=["4.vcf"], complete=False)
+    after, parsed = _read(state, monkeypatch)
+    assert parsed == 1
+    assert {c.uid: c.ledger.last for c in after}["u3"] == dt.date(2026, 11, 20)
+    assert "u4" not in {c.uid for c in after} and len(after) == 19
+
+
+def test_a_new_day_or_a_damaged_cache_parses_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = State(tmp_path)
+    changed = [(f"{i}.vcf", f'"e{i}"', _card(f"u{i}", f"Person {i}")) for i in range(5)]
+    state.apply(BOOK, token="t1", changed=changed, deleted=[], complete=True)
+    first, _ = _read(state, monkeypatch)
+    state.put_parsed(BOOK, TODAY.isoformat(), [("2.vcf", '"e2"', "not json")])
+    again, parsed = _read(state, monkeypatch)
+    assert (again, parsed) == (first, 1)
+    report = Report(today=TODAY + dt.timedelta(days=1))
+    assert len(engine.parse_contacts(state, [BOOK], report)) == 5
+    assert state.parsed(BOOK, TODAY.isoformat()) == {}  # yesterday's entries are gone
