@@ -90,15 +90,6 @@ def cadence_for(contact: Contact, settings: PlanSettings) -> Cadence | None:
     return settings.every
 
 
-def spread_day(contact_uid: str, cadence: Cadence, *, today: dt.date) -> dt.date:
-    """The next day on or after today in this contact's slot of a cycle of one cadence period."""
-    return _spread(int(contact_key(contact_uid), 16), cadence.approx_days, today)
-
-
-def _spread(slot: int, period: int, today: dt.date) -> dt.date:
-    return today + dt.timedelta(days=(slot % period - today.toordinal()) % period)
-
-
 def due_date(
     contact: Contact, settings: PlanSettings, *, today: dt.date, open_due: dt.date | None
 ) -> dt.date | None:
@@ -118,6 +109,7 @@ class _Person:
 
     contact: Contact
     key: str
+    slot: int  # the day, within one cadence period, a never-contacted person is spread to
     period: int
     fixed: dt.date | None  # last contact + cadence; None when there is no last contact
     pause: dt.date | None
@@ -129,10 +121,17 @@ class _Person:
         if contact.is_org or cadence is None or ledger.pause_forever:
             return None
         fixed = cadence.after(ledger.last) if ledger.last is not None else None
-        return cls(contact, contact_key(contact.uid), cadence.approx_days, fixed, ledger.pause)
+        key, period = contact_key(contact.uid), cadence.approx_days
+        return cls(contact, key, int(key, 16) % period, period, fixed, ledger.pause)
 
     def due(self, *, today: dt.date, open_due: dt.date | None) -> dt.date:
-        due = self.fixed or open_due or _spread(int(self.key, 16), self.period, today)
+        """The next day on or after today in the contact's slot, unless a last contact or
+        the open follow-up says when."""
+        due = (
+            self.fixed
+            or open_due
+            or today + dt.timedelta(days=(self.slot - today.toordinal()) % self.period)
+        )
         if self.pause is not None and due < self.pause:
             due = self.pause
         return due
