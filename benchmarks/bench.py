@@ -402,8 +402,9 @@ ROWS = [
 
 def table(results: Sequence[ServerResult]) -> list[str]:
     lines = [
-        "| scenario | cards | wall | client CPU | requests | bytes | peak RSS | PUT+DELETE |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
+        "| scenario | cards | wall | server | client CPU | requests | bytes | peak RSS "
+        "| PUT+DELETE |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for key, title in ROWS:
         for result in results:
@@ -412,7 +413,8 @@ def table(results: Sequence[ServerResult]) -> list[str]:
                 continue
             label = run.title or (title if key != "vdirsyncer" else f"5. {run.label}")
             lines.append(
-                f"| {label} | {result.size:,} | {run.wall:.2f} s | {run.cpu:.2f} s | "
+                f"| {label} | {result.size:,} | {run.wall:.2f} s | {run.traffic.waiting():.2f} s "
+                f"| {run.cpu:.2f} s | "
                 f"{run.traffic.requests} ({_methods(run.traffic)}) | {_bytes(run.traffic.bytes)} "
                 f"| {run.rss_mb:.0f} MB | {run.writes} |"
             )
@@ -449,7 +451,8 @@ def verdicts(results: Sequence[ServerResult]) -> list[Verdict]:
         out.append(
             Verdict(
                 f"{r.size:,}: one card changed within 1.5x of no-change time",
-                f"{one.wall:.2f} s vs {nc.wall:.2f} s ({one.wall / nc.wall:.2f}x)",
+                f"{one.wall:.2f} s vs {nc.wall:.2f} s ({one.wall / nc.wall:.2f}x); waiting on "
+                f"the server {one.traffic.waiting():.2f} s vs {nc.traffic.waiting():.2f} s",
                 one.wall <= 1.5 * nc.wall,
             )
         )
@@ -567,7 +570,9 @@ def report(
         "",
         *machine(),
         "",
-        "Wall: the whole process, interpreter start included. Client CPU: user+system time of "
+        "Wall: the whole process, interpreter start included. Server: of that, the time some "
+        "request was waiting on its answer (from the proxy's timestamps). Client CPU: "
+        "user+system time of "
         "that process. Requests and bytes: counted by a proxy between client and server (both "
         "ways, headers included). Peak RSS: of that process. PUT+DELETE: writes to contacts "
         "and reminders together.",

@@ -57,6 +57,17 @@ class Traffic:
     def writes(self) -> list[Exchange]:
         return [e for e in self.exchanges if e.method in ("PUT", "DELETE")]
 
+    def waiting(self) -> float:
+        """Seconds during which at least one request was waiting on its answer: the server's
+        share of a run's wall time (relaying on loopback adds next to nothing)."""
+        total, end = 0.0, float("-inf")
+        for e in sorted(self.exchanges, key=lambda e: e.sent_at):
+            done = e.done_at or e.sent_at
+            if done > end:
+                total += done - max(e.sent_at, end)
+                end = done
+        return total
+
     def max_parallel(self, method: str = "PUT") -> int:
         """The most requests of ``method`` in flight at once (from the relay's timestamps)."""
         points = []
