@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -197,7 +197,12 @@ def _make_calendar(client: Any, home: str, name: str) -> str:
 
 
 def fetch_reminders(
-    client: Any, cal_url: str, *, token: str | None, known: Mapping[str, str]
+    client: Any,
+    cal_url: str,
+    *,
+    token: str | None,
+    known: Mapping[str, str],
+    written: Collection[str] = (),
 ) -> ReminderChanges:
     """What changed in the calendar since ``token``, with the data of every changed object.
 
@@ -207,6 +212,12 @@ def fetch_reminders(
     expired or unknown token (Radicale 403, Xandikos 412: RFC 6578 DAV:valid-sync-token)
     falls back to a full listing by sync-collection, a server without sync-collection to a
     PROPFIND of the ETags.
+
+    ``written``: objects the caller wrote since ``token``. Each was changed since the token,
+    so a sync must list it, unless it has gone since: RFC 6578 (section 3.5) lets a server
+    leave out an object both created and deleted since the token (Xandikos does). One the
+    report leaves out is asked for by multiget, and reported deleted only when the server
+    says it is not there, so a phone deleting a follow-up netsync had just made is seen.
     """
     cal_url = _collection(cal_url)
     with _translated(client, cal_url):
@@ -214,6 +225,9 @@ def fetch_reminders(
         if listing is None:
             listing = _sync(client, cal_url, "") or _propfind_listing(client, cal_url)
         wanted = [h for h, etag in listing.etags.items() if not etag or known.get(h) != etag]
+        if not listing.complete:
+            listed = set(listing.etags) | set(listing.gone)
+            wanted += sorted(h for h in written if h not in listed)
         fetch = set(wanted)
         unchanged = [h for h in listing.etags if h not in fetch]
         deleted = list(listing.gone)

@@ -182,10 +182,11 @@ def _sync(
     state: State,
     *,
     keep: Callable[[bytes], bytes] = lambda data: data,
+    **more: Any,
 ) -> Synced:
     """Bring the cached copy of one collection up to date. ``keep`` picks what of each
-    changed object the cache holds."""
-    changes = conn.call(which, fetch, url, token=state.token(url), known=state.etags(url))
+    changed object the cache holds; ``more`` goes to ``fetch``."""
+    changes = conn.call(which, fetch, url, token=state.token(url), known=state.etags(url), **more)
     before = state.items(url) if changes.deleted else {}
     state.apply(
         url,
@@ -366,16 +367,31 @@ def stored_reminders(state: State, cal: str) -> list[StoredReminder]:
     return stored
 
 
-def catch_up(conn: Connections, state: State, cal: str) -> None:
-    """Move the calendar's sync token past our own writes.
+def sync_calendar(conn: Connections, state: State, cal: str) -> Synced:
+    """Bring the cached reminders calendar up to date. Our own writes since the cached token
+    are checked for (``fetch_reminders``'s ``written``): a follow-up we created and the phone
+    then deleted is seen as deleted, whatever the server leaves out of its report."""
+    return _sync(
+        conn,
+        "reminders",
+        dav_calendar.fetch_reminders,
+        cal,
+        state,
+        keep=_calendar_cache,
+        written=state.written(cal),
+    )
 
-    RFC 6578 lets a server leave out an object that was both created and deleted since the
-    token (Xandikos does), so without this a follow-up we created and the user then deleted
-    would never show up as deleted. Anything the phone deleted in the meantime is kept for
-    the next cycle to learn from."""
-    lost = _sync(
-        conn, "reminders", dav_calendar.fetch_reminders, cal, state, keep=_calendar_cache
-    ).lost
+
+# Up to this many writes of a cycle are left for the next cycle's sync to confirm (each comes
+# back in its report as one short line); after more, the cycle moves the token past them at
+# once, so the next cycle's report is as small as ever.
+CARRIED_WRITES = 50
+
+
+def catch_up(conn: Connections, state: State, cal: str) -> None:
+    """Move the calendar's sync token past our own writes. Anything the phone deleted in the
+    meantime is kept for the next cycle to learn from."""
+    lost = sync_calendar(conn, state, cal).lost
     if lost:
         _keep_lost(state, cal, _pending_lost(state, cal) | lost)
 
@@ -490,9 +506,9 @@ def apply_changes(
             report.lines.append(_line(mark, reminder))
             setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
             if mark == "+":
-                state.put_item(cal, result[0], result[1], _reminder_to_cache(reminder, None))
+                state.put_written(cal, result[0], result[1], _reminder_to_cache(reminder, None))
             elif mark == "~":
-                state.put_item(cal, args[0], result, _reminder_to_cache(reminder, None))
+                state.put_written(cal, args[0], result, _reminder_to_cache(reminder, None))
             else:
                 state.drop_item(cal, args[0])
 
@@ -591,9 +607,7 @@ def refresh(
         overall.changed |= _sync(conn, "contacts", dav_contacts.fetch_changes, book, state).changed
     cal = calendar_url(conn, state, create=create)
     if cal is not None:
-        synced = _sync(
-            conn, "reminders", dav_calendar.fetch_reminders, cal, state, keep=_calendar_cache
-        )
+        synced = sync_calendar(conn, state, cal)
         overall.lost = _pending_lost(state, cal) | synced.lost
         _keep_lost(state, cal, overall.lost)
         overall.changed |= synced.changed or bool(overall.lost)
@@ -659,7 +673,7 @@ def run_cycle(
         report.created = len(changes.to_create)
         return report
     apply_changes(conn, state, cal, changes, report, stamp=stamp, progress=progress)
-    if changes and not dry_run:
+    if len(changes) > CARRIED_WRITES and not dry_run:
         catch_up(conn, state, cal)
     if not dry_run and not report.writes_failed:
         state.set_meta(

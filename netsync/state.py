@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS parsed (
     collection TEXT NOT NULL, href TEXT NOT NULL, etag TEXT NOT NULL, day TEXT NOT NULL,
     data TEXT NOT NULL, PRIMARY KEY (collection, href)
 );
+CREATE TABLE IF NOT EXISTS written (
+    collection TEXT NOT NULL, href TEXT NOT NULL, PRIMARY KEY (collection, href)
+);
 """
 
 
@@ -119,9 +122,11 @@ class State:
         keep: Iterable[str] = (),
     ) -> None:
         """Store a sync result: ``changed`` (href, etag, data), ``deleted`` hrefs; on a complete
-        listing every cached href not in ``changed`` or ``keep`` is dropped."""
+        listing every cached href not in ``changed`` or ``keep`` is dropped. The sync has
+        accounted for our own writes since the old token: they are forgotten."""
         changed = list(changed)
         with self.transaction():
+            self._db.execute("DELETE FROM written WHERE collection = ?", (url,))
             if complete:
                 keep_set = set(keep) | {href for href, _, _ in changed}
                 for (href,) in self._db.execute(
@@ -157,6 +162,19 @@ class State:
 
     def drop_item(self, url: str, href: str) -> None:
         self._db.execute("DELETE FROM items WHERE collection = ? AND href = ?", (url, href))
+
+    def put_written(self, url: str, href: str, etag: str | None, data: bytes) -> None:
+        """Record our own write (``put_item``) and remember that the next sync, from the
+        token cached now, must account for it (see ``written``). One transaction: the cache
+        never holds a write of ours that the next sync would not check."""
+        with self.transaction():
+            self.put_item(url, href, etag, data)
+            self._db.execute("INSERT OR REPLACE INTO written VALUES (?, ?)", (url, href))
+
+    def written(self, url: str) -> set[str]:
+        """The hrefs we wrote in ``url`` since its cached token was taken."""
+        rows = self._db.execute("SELECT href FROM written WHERE collection = ?", (url,))
+        return {href for (href,) in rows.fetchall()}
 
     def parsed(self, url: str, day: str) -> dict[str, tuple[str, str]]:
         """What was made of each cached item on ``day``: ``href -> (etag, data)``."""

@@ -250,6 +250,33 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
     assert echo.unchanged == [follow]
 
 
+def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
+    client: Any, phone: Any, cal: str
+) -> None:
+    # RFC 6578 lets a server leave out of the report an object created and deleted since
+    # the token (Xandikos does): netsync names what it wrote, and those the report leaves
+    # out are asked for. A follow-up the phone deleted is how the user says "done".
+    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    follow, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    kept, kept_etag = dav_calendar.create(client, cal, TASK, stamp=STAMP)
+    assert phone.delete(follow).status in (200, 204)
+    known = {follow: etag or "", kept: kept_etag or ""}
+    calls = recorded(client)
+    changes = dav_calendar.fetch_reminders(
+        client, cal, token=first.token, known=known, written=[follow, kept]
+    )
+    assert changes.deleted == [follow]
+    assert changes.changed == [] and changes.unchanged == [kept]
+    assert methods(calls)[0] == "REPORT" and len(calls) <= 2
+
+    # Nothing of ours left out of the report: no request beyond the sync.
+    calls.clear()
+    quiet = dav_calendar.fetch_reminders(
+        client, cal, token=changes.token, known={kept: kept_etag or ""}, written=[]
+    )
+    assert methods(calls) == ["REPORT"] and quiet.deleted == [] and quiet.changed == []
+
+
 def test_an_expired_token_falls_back_to_a_full_listing(client: Any, phone: Any, cal: str) -> None:
     # Radicale: 403 DAV:valid-sync-token after max_sync_token_age; Xandikos: 412.
     follow, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)

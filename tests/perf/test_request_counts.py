@@ -98,6 +98,9 @@ def test_one_card_changed_costs_a_handful_of_requests(result: bench.ServerResult
     # Its new mobile number is in the description of its one reminder (the birthday).
     assert _count(run, result.calendar_path, "PUT", "DELETE") == 1
     assert _count(run, result.book_path, "PUT") == 0
+    # One sync of the calendar: the next cycle's sync confirms that one write, not a second
+    # REPORT now (engine.CARRIED_WRITES).
+    assert _count(run, result.calendar_path, "REPORT") == 1
 
 
 def test_lost_state_rewrites_nothing(result: bench.ServerResult) -> None:

@@ -1,0 +1,27 @@
+"""The state directory's record of our own calendar writes since the cached sync token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netsync.state import State
+
+CAL = "http://example.test/cal/"
+OTHER = "http://example.test/book/"
+
+
+def test_a_write_is_remembered_until_a_sync_is_stored(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    state.apply(CAL, token="t1", changed=[], deleted=[], complete=True)
+    state.put_written(CAL, f"{CAL}a.ics", '"1"', b"{}")
+    state.put_written(CAL, f"{CAL}b.ics", None, b"{}")  # no ETag: not cached, still checked
+    state.put_written(OTHER, f"{OTHER}c.vcf", '"1"', b"x")
+    assert state.written(CAL) == {f"{CAL}a.ics", f"{CAL}b.ics"}
+    assert state.etags(CAL) == {f"{CAL}a.ics": '"1"'}
+    state.close()
+
+    state = State(tmp_path)  # kept across runs: the next cycle is another process
+    assert state.written(CAL) == {f"{CAL}a.ics", f"{CAL}b.ics"}
+    state.apply(CAL, token="t2", changed=[], deleted=[], complete=False)
+    assert state.written(CAL) == set()
+    assert state.written(OTHER) == {f"{OTHER}c.vcf"}
