@@ -193,18 +193,19 @@ def pick_for_edit(cards: list[GeneratedCard]) -> GeneratedCard:
     return next(c for c in cards if "BDAY" in c.text)
 
 
-def edited(original: GeneratedCard) -> str:
+def edited(original: GeneratedCard, version: int = 0) -> str:
     """The card as a phone edited it: a new mobile number (what the reminders' descriptions
-    show, so its reminders change too)."""
+    show, so its reminders change too), another one for each ``version``."""
+    number = f"TEL;TYPE=CELL:+31 6 9999{version:04d}"
     lines = original.text.split("\r\n")
     out = []
     replaced = False
     for line in lines:
         if line.startswith("TEL;TYPE=CELL:") and not replaced:
-            out.append("TEL;TYPE=CELL:+31 6 99999999")
+            out.append(number)
             replaced = True
         else:
             out.append(line)
     if not replaced:
-        out.insert(out.index("END:VCARD"), "TEL;TYPE=CELL:+31 6 99999999")
+        out.insert(out.index("END:VCARD"), number)
     return "\r\n".join(out)

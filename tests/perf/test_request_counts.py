@@ -103,6 +103,16 @@ def test_one_card_changed_costs_a_handful_of_requests(result: bench.ServerResult
     assert _count(run, result.calendar_path, "REPORT") == 1
 
 
+def test_the_cycle_after_a_change_is_a_no_change_cycle_again(
+    result: bench.ServerResult,
+) -> None:
+    # The one-change cycle's write is confirmed by this cycle's sync, where it comes back
+    # with the ETag netsync already has: nothing to read, plan or write.
+    run = result.runs["after-change"]
+    assert run.traffic.requests == 2 and run.writes == 0, bench._methods(run.traffic)
+    assert run.traffic.bytes < 4096
+
+
 def test_lost_state_rewrites_nothing(result: bench.ServerResult) -> None:
     run = result.runs["state-lost"]
     assert run.writes == 0
