@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,14 +125,23 @@ def find_address_books(client: Any, url: str) -> list[str]:
         raise DavError(f"no address book found from {url}; tried: {'; '.join(tried)}")
 
 
+OnCards = Callable[[list["Card"]], None]  # handed each batch of cards as it arrives
+
+
 def fetch_changes(
-    client: Any, book_url: str, *, token: str | None, known: Mapping[str, str]
+    client: Any,
+    book_url: str,
+    *,
+    token: str | None,
+    known: Mapping[str, str],
+    on_cards: OnCards | None = None,
 ) -> CardChanges:
     """What changed in the address book since ``token`` ("" or None: everything).
 
     ``known`` maps the hrefs the caller holds to their ETags; cards listed with that ETag are
     not downloaded again. An expired token turns into a full listing; a server without
-    sync-collection gets the PROPFIND listing (see fetch_by_propfind).
+    sync-collection gets the PROPFIND listing (see fetch_by_propfind). ``on_cards`` sees each
+    downloaded batch as it arrives (the caller may start on them while the next downloads).
     """
     with translated_errors(book_url, _username(client)):
         try:
@@ -144,11 +153,13 @@ def fetch_changes(
                 listing = _sync_listing(client, book_url, "")
         except (_NoSyncCollection, _TokenInvalid) as why:
             log.info("%s: no usable sync-collection (%s); listing by PROPFIND", book_url, why)
-            return fetch_by_propfind(client, book_url, known=known)
-        return _changes(client, book_url, listing, known)
+            return fetch_by_propfind(client, book_url, known=known, on_cards=on_cards)
+        return _changes(client, book_url, listing, known, on_cards)
 
 
-def fetch_by_propfind(client: Any, book_url: str, *, known: Mapping[str, str]) -> CardChanges:
+def fetch_by_propfind(
+    client: Any, book_url: str, *, known: Mapping[str, str], on_cards: OnCards | None = None
+) -> CardChanges:
     """A full listing by PROPFIND Depth 1 getetag, diffed against ``known`` (vdirsyncer's way:
     servers without RFC 6578). Only new or changed cards are downloaded; token is None."""
     with translated_errors(book_url, _username(client)):
@@ -168,7 +179,8 @@ def fetch_by_propfind(client: Any, book_url: str, *, known: Mapping[str, str]) -
                 if is_collection or _key(path).rstrip("/") == book_key:
                     continue  # the book itself, or a sub-collection
                 entries[_key(path)] = (path, _etag(entry))
-        return _changes(client, book_url, _Listing(entries, None, complete=True), known)
+        listing = _Listing(entries, None, complete=True)
+        return _changes(client, book_url, listing, known, on_cards)
 
 
 def get_cards(client: Any, book_url: str, hrefs: Sequence[str]) -> list[Card]:
@@ -458,7 +470,11 @@ def _sync_listing(client: Any, book_url: str, token: str) -> _Listing:
 
 
 def _changes(
-    client: Any, book_url: str, listing: _Listing, known: Mapping[str, str]
+    client: Any,
+    book_url: str,
+    listing: _Listing,
+    known: Mapping[str, str],
+    on_cards: OnCards | None = None,
 ) -> CardChanges:
     known_by_key = {_key(href): (href, etag) for href, etag in known.items()}
     to_fetch: list[str] = []
@@ -475,7 +491,7 @@ def _changes(
         else:
             to_fetch.append(href)
             listed_etags[key] = etag
-    cards, gone = _multiget(client, book_url, to_fetch, listed_etags)
+    cards, gone = _multiget(client, book_url, to_fetch, listed_etags, on_cards)
     deleted.extend(gone)  # deleted between the listing and the multiget
     if listing.complete:
         deleted.extend(
@@ -491,7 +507,11 @@ def _changes(
 
 
 def _multiget(
-    client: Any, book_url: str, hrefs: list[str], listed_etags: Mapping[str, str]
+    client: Any,
+    book_url: str,
+    hrefs: list[str],
+    listed_etags: Mapping[str, str],
+    on_cards: OnCards | None = None,
 ) -> tuple[list[Card], list[str]]:
     """Download cards in batches; returns (cards, hrefs the server says are gone)."""
     cards: list[Card] = []
@@ -500,6 +520,8 @@ def _multiget(
         found, missing = _multiget_batch(
             client, book_url, hrefs[start : start + MULTIGET_BATCH], listed_etags
         )
+        if on_cards is not None and found:
+            on_cards(found)
         cards += found
         gone += missing
     return cards, gone

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -205,15 +206,74 @@ def _data(obj: Any) -> bytes:
     return bytes(data)
 
 
+class EarlyParse:
+    """The cards a sync downloads, parsed on a worker thread while the next batch downloads.
+
+    A full read of 10,000 cards waits on the server for as long as parsing them takes on
+    the client (about 3 s each on Radicale), so doing both at once takes a third off it. The
+    worker runs the same function on the same input as ``parse_contacts`` would; that takes
+    the results by href and ETag, and parses anything else itself.
+
+    While it works, the interpreter switches threads every 0.5 ms instead of 5: the thread
+    reading the answers needs the GIL back after every chunk it receives, and with the
+    default it waited that long each time (measured: the read took 3 s longer, not less)."""
+
+    SWITCH_INTERVAL = 0.0005
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: list[Any] = []
+        self._interval = 0.0
+
+    def __call__(self, batch: list[dav_contacts.Card]) -> None:
+        if self._pool is None:
+            self._interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.SWITCH_INTERVAL)
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netsync-parse")
+        self._jobs.append(self._pool.submit(self._parse, list(batch)))
+
+    def _parse(self, batch: list[dav_contacts.Card]) -> list[tuple[str, str, Contact | str]]:
+        return [
+            (card.href, card.etag, _parse((card.etag, _data(card)), card.href, today=self.today))
+            for card in batch
+        ]
+
+    def results(self) -> dict[str, tuple[str, Contact | str]]:
+        """``href -> (etag, Contact or the reason it does not parse)`` of what was parsed."""
+        out: dict[str, tuple[str, Contact | str]] = {}
+        for job in self._jobs:
+            try:
+                out.update((href, (etag, found)) for href, etag, found in job.result())
+            except Exception:  # parsed again by parse_contacts, which reports it as ever
+                log.debug("parsing a batch of cards early failed", exc_info=True)
+        self.close()
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+            sys.setswitchinterval(self._interval)
+        self._jobs = []
+
+
 def parse_contacts(
-    state: State, books: Sequence[str], report: Report, *, progress: Progress = _quiet
+    state: State,
+    books: Sequence[str],
+    report: Report,
+    *,
+    progress: Progress = _quiet,
+    early: dict[str, tuple[str, Contact | str]] | None = None,
 ) -> list[Contact]:
     """Every card in the cached address books as a Contact; the unreadable ones are logged
     by href, counted and skipped.
 
     What a card parsed to is cached by its ETag and the day (``last: today`` reads as the
     day), so a cycle parses only the cards that changed: at 10,000 cards parsing all of them
-    would be most of a cycle in which one changed."""
+    would be most of a cycle in which one changed. ``early``: cards this cycle's sync
+    already parsed (EarlyParse), by href."""
+    early = early or {}
     contacts: dict[str, Contact] = {}
     day = report.today.isoformat()
     for book in books:
@@ -229,8 +289,12 @@ def parse_contacts(
             report.book_of[href] = book
             contact = _cached_contact(known.get(href), etag)
             if contact is None:
-                item = items.get(href) if items is not None else state.item(book, href)
-                contact = _parse(item, href, today=report.today)
+                hit = early.get(href)
+                if hit is not None and hit[0] == etag:
+                    contact = hit[1]
+                else:
+                    item = items.get(href) if items is not None else state.item(book, href)
+                    contact = _parse(item, href, today=report.today)
                 fresh.append((href, etag, _to_cache(contact)))
             if isinstance(contact, str):
                 report.cards_skipped += 1
@@ -597,14 +661,17 @@ def _fingerprint(today: dt.date, settings: Any, conn: Connections) -> str:
 
 
 def refresh(
-    conn: Connections, state: State, *, create: bool
+    conn: Connections, state: State, *, create: bool, early: EarlyParse | None = None
 ) -> tuple[list[str], str | None, Synced]:
     """Sync every collection into the cache: the address books, the reminders calendar, the
-    detect calendars. Returns the books, the calendar URL and what changed overall."""
+    detect calendars. Returns the books, the calendar URL and what changed overall.
+    ``early`` parses the downloaded cards while the rest downloads."""
     books = address_books(conn, state)
     overall = Synced(False, {})
     for book in books:
-        overall.changed |= _sync(conn, "contacts", dav_contacts.fetch_changes, book, state).changed
+        overall.changed |= _sync(
+            conn, "contacts", dav_contacts.fetch_changes, book, state, on_cards=early
+        ).changed
     cal = calendar_url(conn, state, create=create)
     if cal is not None:
         synced = sync_calendar(conn, state, cal)
@@ -645,7 +712,13 @@ def run_cycle(
     fingerprint = _fingerprint(today, settings, conn)
     previous = state.get_meta("complete") or ""
     state.set_meta("complete", "")
-    books, cal, synced = refresh(conn, state, create=not dry_run)
+    early = EarlyParse(today)
+    try:
+        books, cal, synced = refresh(conn, state, create=not dry_run, early=early)
+    except BaseException:
+        early.close()
+        raise
+    parsed_early = early.results()
     if not synced.changed and extra is None and not dry_run and previous:
         mark = json.loads(previous)
         if mark.get("fingerprint") == fingerprint:
@@ -654,7 +727,7 @@ def run_cycle(
                 setattr(report, key, int(mark.get(key, 0)))
             state.set_meta("complete", previous)
             return report
-    report.contacts = parse_contacts(state, books, report, progress=progress)
+    report.contacts = parse_contacts(state, books, report, progress=progress, early=parsed_early)
     stored = stored_reminders(state, cal) if cal else []
     deleted = [parsed[0] for data in synced.lost.values() if (parsed := _lost(data))]
     learn_and_record(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netsync import cards, demo, engine
+from netsync import cards, dav_contacts, demo, engine
 from netsync.engine import Report
 from netsync.state import State
 
@@ -103,3 +103,41 @@ def test_a_new_day_or_a_damaged_cache_parses_again(
     report = Report(today=TODAY + dt.timedelta(days=1))
     assert len(engine.parse_contacts(state, [BOOK], report)) == 5
     assert state.parsed(BOOK, TODAY.isoformat()) == {}  # yesterday's entries are gone
+
+
+def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [demo.vcard(p, i) for i, p in enumerate(demo.sample_people(TODAY))]
+    texts += [
+        path.read_bytes().decode("utf-8", "surrogateescape")
+        for path in sorted(FIXTURES.rglob("*.vcf"))
+    ]
+    downloaded = [dav_contacts.Card(f"{i}.vcf", f'"e{i}"', t) for i, t in enumerate(texts)]
+    early = engine.EarlyParse(TODAY)
+    for start in range(0, len(downloaded), 7):  # batches, as the multigets hand them over
+        early(downloaded[start : start + 7])
+    found = early.results()
+    assert len(found) == len(downloaded)
+
+    store = [(c.href, c.etag, engine._data(c)) for c in downloaded]
+    later = State(tmp_path / "later")
+    later.apply(BOOK, token="t1", changed=store, deleted=[], complete=True)
+    expected, _ = _read(later, monkeypatch)
+
+    # One card changed again after the worker saw it: that one is parsed anew.
+    store[0] = ("0.vcf", '"e0-2"', _card("u-new", "Someone New"))
+    state = State(tmp_path / "early")
+    state.apply(BOOK, token="t1", changed=store, deleted=[], complete=True)
+    parsed: list[int] = []
+    real = cards.parse_card
+    monkeypatch.setattr(cards, "parse_card", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    report = Report(today=TODAY)
+    contacts = engine.parse_contacts(state, [BOOK], report, early=found)
+    assert len(parsed) == 1
+    by_href = {c.href: c for c in contacts}
+    assert by_href["0.vcf"].uid == "u-new"
+    assert {h: c for h, c in by_href.items() if h != "0.vcf"} == {
+        c.href: c for c in expected if c.href != "0.vcf"
+    }
+    assert report.cards_skipped == len(texts) - len(expected)
