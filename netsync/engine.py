@@ -8,6 +8,7 @@ retried next cycle; the run goes on and the report counts both (exit 1 at the en
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -169,10 +170,15 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
 @dataclass
 class Synced:
     """What one collection's sync brought: whether anything changed, and the objects it
-    lost since the last look (href -> their cached data)."""
+    lost since the last look (href -> their cached data). Over all collections (refresh):
+    ``cards`` names the new or changed cards by book, and ``others`` says whether anything
+    else changed (a card deleted, a calendar)."""
 
     changed: bool
     lost: dict[str, bytes]
+    hrefs: list[str] = field(default_factory=list)  # new or changed objects
+    cards: dict[str, list[str]] = field(default_factory=dict)
+    others: bool = False
 
 
 def _sync(
@@ -198,7 +204,8 @@ def _sync(
         keep=changes.unchanged,
     )
     lost = {href: before[href][1] for href in changes.deleted if href in before}
-    return Synced(bool(changes.changed or changes.deleted), lost)
+    hrefs = [obj.href for obj in changes.changed]
+    return Synced(bool(hrefs or changes.deleted), lost, hrefs, others=bool(changes.deleted))
 
 
 def _data(obj: Any) -> bytes:
@@ -669,21 +676,74 @@ def refresh(
     books = address_books(conn, state)
     overall = Synced(False, {})
     for book in books:
-        overall.changed |= _sync(
-            conn, "contacts", dav_contacts.fetch_changes, book, state, on_cards=early
-        ).changed
+        synced = _sync(conn, "contacts", dav_contacts.fetch_changes, book, state, on_cards=early)
+        overall.changed |= synced.changed
+        overall.others |= synced.others
+        if synced.hrefs:
+            overall.cards[book] = synced.hrefs
     cal = calendar_url(conn, state, create=create)
     if cal is not None:
         synced = sync_calendar(conn, state, cal)
         overall.lost = _pending_lost(state, cal) | synced.lost
         _keep_lost(state, cal, overall.lost)
         overall.changed |= synced.changed or bool(overall.lost)
+        overall.others |= synced.changed or bool(overall.lost)
     for name in conn.detect_calendars:
         url = detect_calendar_url(conn, state, name)
-        overall.changed |= _sync(
+        changed = _sync(
             conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary
         ).changed
+        overall.changed |= changed
+        overall.others |= changed
     return books, cal, overall
+
+
+# More changed cards than this, and a cycle plans anew without comparing them one by one.
+SAME_PEOPLE_CHECK = 100
+
+
+def same_people(
+    state: State,
+    changed: dict[str, list[str]],
+    *,
+    today: dt.date,
+    early: dict[str, tuple[str, Contact | str]],
+) -> bool:
+    """Whether every changed card reads as the same person as before: a phone that edited
+    an address, a photo or a ringtone changed nothing netsync plans from, so the plan of the
+    last complete cycle stands. The comparison is of the whole Contact (name, e-mails,
+    phones, categories, dates, the note and its block), only its href and ETag aside; the
+    plan and what is learnt are functions of those values alone. On True the new cards'
+    readings are cached; on False nothing is written and the cycle plans anew."""
+    if sum(len(hrefs) for hrefs in changed.values()) > SAME_PEOPLE_CHECK:
+        return False
+    day = today.isoformat()
+    fresh: dict[str, list[tuple[str, str, str]]] = {}
+    for book, hrefs in changed.items():
+        known = state.parsed(book, day)
+        for href in hrefs:
+            before = known.get(href)
+            item = state.item(book, href)
+            if before is None or item is None or before[1].startswith(_PARSE_FAILED):
+                return False
+            try:
+                old = cards.contact_from_json(before[1])
+            except ValueError:
+                return False
+            hit = early.get(href)
+            new = hit[1] if hit is not None and hit[0] == item[0] else None
+            if new is None:
+                new = _parse(item, href, today=today)
+            if isinstance(new, str) or _person(new) != _person(old):
+                return False
+            fresh.setdefault(book, []).append((href, item[0], _to_cache(new)))
+    for book, rows in fresh.items():
+        state.put_parsed(book, day, rows)
+    return True
+
+
+def _person(contact: Contact) -> Contact:
+    return dataclasses.replace(contact, href="", etag="")
 
 
 def run_cycle(
@@ -702,7 +762,8 @@ def run_cycle(
 
     When no collection changed since the last complete cycle, on the same day and with the
     same settings, the plan would be the same, so the cycle stops after the sync requests:
-    that keeps a no-change cycle as cheap at 10,000 contacts as at 100. The mark that allows
+    that keeps a no-change cycle as cheap at 10,000 contacts as at 100. So does a change of
+    cards that all read as the same people as before (``same_people``). The mark that allows
     it is taken away at the start of every cycle and set again only at the end of a real
     cycle that wrote everything it meant to, so a crash or a dry run in between never hides
     a change.
@@ -719,9 +780,15 @@ def run_cycle(
         early.close()
         raise
     parsed_early = early.results()
-    if not synced.changed and extra is None and not dry_run and previous:
+    if extra is None and not dry_run and previous:
         mark = json.loads(previous)
-        if mark.get("fingerprint") == fingerprint:
+        if mark.get("fingerprint") == fingerprint and (
+            not synced.changed
+            or (
+                not synced.others
+                and same_people(state, synced.cards, today=today, early=parsed_early)
+            )
+        ):
             report.unchanged = True
             for key in ("cards_read", "cards_skipped", "planned", "due_today"):
                 setattr(report, key, int(mark.get(key, 0)))

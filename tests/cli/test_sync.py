@@ -258,3 +258,37 @@ def test_check_reports_each_verdict(
     for what in ("config", "password", "address books", "calendar", "write permission"):
         assert f"[ok  ] {what}" in out
     assert not [u for u in events(server) if u.startswith("netsync-check")]
+
+
+def test_a_card_edited_where_netsync_does_not_look_is_not_planned_again(
+    server: servers.Server, tmp_path: Path
+) -> None:
+    from netsync.cli import run_once
+    from netsync.config import load_settings
+
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config) == 0
+    settings = load_settings(config)
+    before = davcheck.snapshot(server, calendar_url(server))
+
+    def phone_adds(name: str, line: str) -> None:
+        href = server.addressbook + name
+        card = davcheck.get(server, href).decode()
+        tag = davcheck.children(server, server.addressbook)[href]
+        edited = card.replace("END:VCARD", f"{line}\r\nEND:VCARD")
+        assert servers.put_card(server, name, edited, etag=tag) in (201, 204)
+
+    # An address is nowhere in a reminder: the last plan stands, nothing is planned or sent.
+    phone_adds("p002.vcf", "ADR;TYPE=HOME:;;Dorpsstraat 1;Ede;;6711 AA;Netherlands")
+    report = run_once(settings, today=TODAY, dry_run=False)
+    assert report.unchanged and not report.failed and report.cards_read == 25
+    assert davcheck.snapshot(server, calendar_url(server)) == before
+    assert run_once(settings, today=TODAY, dry_run=False).unchanged
+
+    # A phone number is in the descriptions: that edit is planned from, and written.
+    phone_adds("p002.vcf", "TEL;TYPE=WORK:+31 20 999 0000")
+    report = run_once(settings, today=TODAY, dry_run=False)
+    assert not report.unchanged and report.updated >= 1
+    described = [str(e.get("DESCRIPTION", "")) for e in events(server).values()]
+    assert any("+31 20 999 0000" in text for text in described)
