@@ -169,16 +169,20 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
 
 @dataclass
 class Synced:
-    """What one collection's sync brought: whether anything changed, and the objects it
-    lost since the last look (href -> their cached data). Over all collections (refresh):
-    ``cards`` names the new or changed cards by book, and ``others`` says whether anything
-    else changed (a card deleted, a calendar)."""
+    """What a sync brought. Of one collection: the objects new or changed (``hrefs``),
+    whether any was deleted (``others``) and those it lost since the last look (``lost``:
+    href -> their cached data). Over all collections (refresh): the new or changed cards by
+    book (``cards``), and whether anything else changed (``others``: a card deleted, a
+    calendar)."""
 
-    changed: bool
-    lost: dict[str, bytes]
-    hrefs: list[str] = field(default_factory=list)  # new or changed objects
+    lost: dict[str, bytes] = field(default_factory=dict)
+    hrefs: list[str] = field(default_factory=list)
     cards: dict[str, list[str]] = field(default_factory=dict)
     others: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.hrefs or self.cards) or self.others
 
 
 def _sync(
@@ -204,8 +208,7 @@ def _sync(
         keep=changes.unchanged,
     )
     lost = {href: before[href][1] for href in changes.deleted if href in before}
-    hrefs = [obj.href for obj in changes.changed]
-    return Synced(bool(hrefs or changes.deleted), lost, hrefs, others=bool(changes.deleted))
+    return Synced(lost, [obj.href for obj in changes.changed], others=bool(changes.deleted))
 
 
 def _data(obj: Any) -> bytes:
@@ -296,10 +299,8 @@ def parse_contacts(
             report.book_of[href] = book
             contact = _cached_contact(known.get(href), etag)
             if contact is None:
-                hit = early.get(href)
-                if hit is not None and hit[0] == etag:
-                    contact = hit[1]
-                else:
+                contact = _early(early, href, etag)
+                if contact is None:
                     item = items.get(href) if items is not None else state.item(book, href)
                     contact = _parse(item, href, today=report.today)
                 fresh.append((href, etag, _to_cache(contact)))
@@ -339,6 +340,14 @@ def _cached_contact(hit: tuple[str, str] | None, etag: str) -> Contact | str | N
         return cards.contact_from_json(hit[1])
     except ValueError:
         return None  # a damaged entry: parse the card again
+
+
+def _early(
+    early: dict[str, tuple[str, Contact | str]], href: str, etag: str
+) -> Contact | str | None:
+    """What EarlyParse made of the card at ``href``, if it saw this version of it."""
+    hit = early.get(href)
+    return hit[1] if hit is not None and hit[0] == etag else None
 
 
 def _parse(item: tuple[str, bytes] | None, href: str, *, today: dt.date) -> Contact | str:
@@ -674,10 +683,9 @@ def refresh(
     detect calendars. Returns the books, the calendar URL and what changed overall.
     ``early`` parses the downloaded cards while the rest downloads."""
     books = address_books(conn, state)
-    overall = Synced(False, {})
+    overall = Synced()
     for book in books:
         synced = _sync(conn, "contacts", dav_contacts.fetch_changes, book, state, on_cards=early)
-        overall.changed |= synced.changed
         overall.others |= synced.others
         if synced.hrefs:
             overall.cards[book] = synced.hrefs
@@ -686,15 +694,12 @@ def refresh(
         synced = sync_calendar(conn, state, cal)
         overall.lost = _pending_lost(state, cal) | synced.lost
         _keep_lost(state, cal, overall.lost)
-        overall.changed |= synced.changed or bool(overall.lost)
         overall.others |= synced.changed or bool(overall.lost)
     for name in conn.detect_calendars:
         url = detect_calendar_url(conn, state, name)
-        changed = _sync(
+        overall.others |= _sync(
             conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary
         ).changed
-        overall.changed |= changed
-        overall.others |= changed
     return books, cal, overall
 
 
@@ -720,7 +725,7 @@ def same_people(
     day = today.isoformat()
     fresh: dict[str, list[tuple[str, str, str]]] = {}
     for book, hrefs in changed.items():
-        known = state.parsed(book, day)
+        known = state.parsed(book, day, hrefs)
         for href in hrefs:
             before = known.get(href)
             item = state.item(book, href)
@@ -730,8 +735,7 @@ def same_people(
                 old = cards.contact_from_json(before[1])
             except ValueError:
                 return False
-            hit = early.get(href)
-            new = hit[1] if hit is not None and hit[0] == item[0] else None
+            new = _early(early, href, item[0])
             if new is None:
                 new = _parse(item, href, today=today)
             if isinstance(new, str) or _person(new) != _person(old):

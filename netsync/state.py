@@ -176,12 +176,21 @@ class State:
         rows = self._db.execute("SELECT href FROM written WHERE collection = ?", (url,))
         return {href for (href,) in rows.fetchall()}
 
-    def parsed(self, url: str, day: str) -> dict[str, tuple[str, str]]:
-        """What was made of each cached item on ``day``: ``href -> (etag, data)``."""
-        rows = self._db.execute(
-            "SELECT href, etag, data FROM parsed WHERE collection = ? AND day = ?", (url, day)
-        )
-        return {href: (etag, data) for href, etag, data in rows.fetchall()}
+    def parsed(
+        self, url: str, day: str, hrefs: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, str]]:
+        """What was made of each cached item (of those at ``hrefs``) on ``day``:
+        ``href -> (etag, data)``."""
+        query = "SELECT href, etag, data FROM parsed WHERE collection = ? AND day = ?"
+        if hrefs is None:
+            rows = self._db.execute(query, (url, day)).fetchall()
+        else:
+            rows = [
+                row
+                for href in hrefs
+                for row in self._db.execute(query + " AND href = ?", (url, day, href))
+            ]
+        return {href: (etag, data) for href, etag, data in rows}
 
     def put_parsed(self, url: str, day: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Record ``(href, etag, data)`` for ``day``; entries of other days, and of items no

@@ -25,3 +25,16 @@ def test_a_write_is_remembered_until_a_sync_is_stored(tmp_path: Path) -> None:
     state.apply(CAL, token="t2", changed=[], deleted=[], complete=False)
     assert state.written(CAL) == set()
     assert state.written(OTHER) == {f"{OTHER}c.vcf"}
+
+
+def test_parsed_entries_of_some_cards_only(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    rows = [(f"{OTHER}{i}.vcf", f'"{i}"', f"[{i}]") for i in range(3)]
+    state.apply(
+        OTHER, token="t", changed=[(h, e, b"x") for h, e, _ in rows], deleted=[], complete=True
+    )
+    state.put_parsed(OTHER, "2026-11-26", rows)
+    some = state.parsed(OTHER, "2026-11-26", [f"{OTHER}2.vcf", f"{OTHER}9.vcf"])
+    assert some == {f"{OTHER}2.vcf": ('"2"', "[2]")}
+    assert len(state.parsed(OTHER, "2026-11-26")) == 3
+    assert state.parsed(OTHER, "2026-11-27", [f"{OTHER}2.vcf"]) == {}
