@@ -28,7 +28,7 @@ import reliability
 import servers
 from faultproxy import FaultProxy
 from phonebook import Action, end_state, make_script, upload_people
-from twosides import Side, compare, configure
+from twosides import Side, compare
 
 ROUNDS = 40
 PEOPLE = 14  # of the demo's sample people: fewer writes per cycle, the same kinds
@@ -107,10 +107,8 @@ def test_kill_9_at_thirty_points_of_a_cycle_then_the_next_run_converges(tmp_path
     ):
         for server in (clean_server, killed_server):
             upload_people(server, PEOPLE)
-        a = Side(clean_server, configure(clean_server, tmp_path / "a", counter), counter)
-        b = Side(killed_server, configure(killed_server, tmp_path / "b", proxy), proxy)
-        a.start()
-        b.start()
+        a = Side.ready(clean_server, tmp_path / "a", counter)
+        b = Side.ready(killed_server, tmp_path / "b", proxy)
         script = make_script(SEED, steps=ROUNDS, existing=sorted(a.outside), per_day=2)
         points: set[tuple[int, str]] = set()
         kinds: Counter[str] = Counter()

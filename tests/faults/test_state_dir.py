@@ -24,7 +24,7 @@ import reliability
 import servers
 from faultproxy import FaultProxy
 from phonebook import CALENDAR, end_state, make_script, upload_people
-from twosides import Side, compare, configure, writes
+from twosides import Side, compare, writes
 
 SEED = 4242
 PEOPLE = 12  # of the demo's sample people: every kind of card, fewer writes per cycle
@@ -131,10 +131,8 @@ def test_state_directory_deleted_or_spoiled_costs_no_write_and_converges(tmp_pat
     ):
         for server in (clean_server, spoiled_server):
             upload_people(server, PEOPLE)
-        a = Side(clean_server, configure(clean_server, tmp_path / "a", None), None)
-        b = Side(spoiled_server, configure(spoiled_server, tmp_path / "b", proxy), proxy)
-        a.start()
-        b.start()
+        a = Side.ready(clean_server, tmp_path / "a", None)
+        b = Side.ready(spoiled_server, tmp_path / "b", proxy)
         script = make_script(SEED, steps=len(SPOILERS), existing=sorted(a.outside), per_day=1)
         assert a.run("sync", today=script[0].today) == 0
         assert b.run("sync", today=script[0].today) == 0

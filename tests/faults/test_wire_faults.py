@@ -19,7 +19,7 @@ import servers
 from faultproxy import FaultProxy
 from phonebook import end_state, make_script
 from scenario import upload_sample
-from twosides import Side, compare, configure, current, move_in_both, writes
+from twosides import Side, compare, current, move_in_both, writes
 
 STEPS = 50
 RATE = 0.2
@@ -54,10 +54,8 @@ def test_fifty_cycles_at_twenty_percent_faults_end_where_a_clean_run_ends(tmp_pa
     ):
         for server in (clean_server, faulty_server):
             upload_sample(server)
-        a = Side(clean_server, configure(clean_server, tmp_path / "a", None), None)
-        b = Side(faulty_server, configure(faulty_server, tmp_path / "b", proxy), proxy)
-        a.start()
-        b.start()
+        a = Side.ready(clean_server, tmp_path / "a", None)
+        b = Side.ready(faulty_server, tmp_path / "b", proxy)
         script = make_script(SEED, steps=STEPS, existing=sorted(a.outside))
         with proxy.faults(RATE):
             for step in script:

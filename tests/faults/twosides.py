@@ -68,6 +68,13 @@ class Side:
         self.log_retries = 0
         self.moved_follow_ups = 0  # most follow-ups seen on another day than on the clean side
 
+    @classmethod
+    def ready(cls, server: servers.Server, tmp: Path, proxy: FaultProxy | None) -> Side:
+        """A side configured at ``tmp`` (through ``proxy`` when given), its cards noted."""
+        side = cls(server, configure(server, tmp, proxy), proxy)
+        side.start()
+        return side
+
     def remember(self, name: str, text: str) -> None:
         self.outside[name] = outside_note(text)
         self.user[name] = split_block(note_of(text))[0]

@@ -149,6 +149,14 @@ def test_one_open_follow_up_per_contact() -> None:
     assert len(follow_ups(plan)) == 1 and old.uid not in {r.uid for r in plan}
 
 
+def _people(lasts: list[int | None], *, prefix: str = "h", since: dt.date = TODAY) -> list[Contact]:
+    """One person per entry: last contact that many days after ``since``, or none."""
+    return [
+        person(f"{prefix}{i}", last=None if d is None else since + dt.timedelta(days=d))
+        for i, d in enumerate(lasts)
+    ]
+
+
 def _simulate(contacts: list[Contact], s: PlanSettings, days: int) -> None:
     """Run daily with nothing changed; the calendar holds exactly the previous plan."""
     calendar: list[Reminder] = []
@@ -180,10 +188,7 @@ def test_stable_over_60_days_with_nothing_changed() -> None:
 def test_stability_and_budget_hold_for_any_address_book(
     lasts: list[int | None], every: int, budget: int, horizon: int
 ) -> None:
-    contacts = [
-        person(f"h{i}", last=None if d is None else TODAY + dt.timedelta(days=d))
-        for i, d in enumerate(lasts)
-    ]
+    contacts = _people(lasts)
     _simulate(
         contacts,
         PlanSettings(digest=False, every=Cadence(every), max_per_day=budget, horizon_days=horizon),
@@ -212,10 +217,7 @@ def test_days_without_a_cycle_change_no_follow_up(
     The calendar is the planner's only memory: a gap longer than the horizon after a plan with
     no follow-up at all leaves no trace of when that plan was made, so such gaps are not
     generated (the planner documents them)."""
-    contacts = [
-        person(f"h{i}", last=None if d is None else TODAY + dt.timedelta(days=d))
-        for i, d in enumerate(lasts)
-    ]
+    contacts = _people(lasts)
     s = PlanSettings(digest=False, every=Cadence(every), max_per_day=budget, horizon_days=horizon)
     daily = some = planner.plan(contacts, [], today=TODAY, settings=s)
     last_cycle = 0
@@ -258,10 +260,7 @@ def test_a_cycle_that_failed_halfway_leaves_no_trace_in_the_plan(
     of yesterday's plan and the failed one, plans what one clean cycle would have."""
     s = PlanSettings(digest=False, every=Cadence(30), max_per_day=budget, horizon_days=horizon)
     yesterday = TODAY - dt.timedelta(days=1)
-    before = [
-        person(f"p{i}", last=None if d is None else yesterday + dt.timedelta(days=d))
-        for i, d in enumerate(lasts)
-    ]
+    before = _people(lasts, prefix="p", since=yesterday)
     calendar = planner.plan(before, [], today=yesterday - dt.timedelta(days=3), settings=s)
     calendar = planner.plan(before, calendar, today=yesterday, settings=s)
     # Today a few of them were in touch (learnt and written into their cards).
