@@ -654,10 +654,20 @@ def learn_and_record(
         observations += learn.from_events(detect_events(conn, state), report.contacts, today=today)
     if extra is not None:
         observations += extra(report.contacts)
+    written: dict[str, list[tuple[str, str, str]]] = {}
     for uid, mine in learn.ledgers_to_write(report.contacts, observations).items():
-        by_uid[uid] = writeback.write_contact(
-            conn, state, report, by_uid[uid], mine, language=settings.locale.language
+        before = by_uid[uid]
+        by_uid[uid] = after = writeback.write_contact(
+            conn, state, report, before, mine, language=settings.locale.language
         )
+        if after is not before and after.etag and not report.dry_run:
+            written.setdefault(report.book_of[after.href], []).append(
+                (after.href, after.etag, _to_cache(after))
+            )
+    # What the cards now say is what this cycle ends with: a later cycle that compares an
+    # edited card with it (same_people) compares with this, not with the card before we wrote.
+    for book, rows in written.items():
+        state.put_parsed(book, today.isoformat(), rows)
     report.contacts = list(by_uid.values())
 
 

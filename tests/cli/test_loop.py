@@ -306,3 +306,34 @@ def test_the_weekly_digest_follows_the_week(synced: tuple[servers.Server, Path])
     assert run(config, "log", "Chen Wei", "--via", "call") == 0
     after = next(s for s, v in reminders(server).items() if v[0].endswith(digest + ".ics"))
     assert after.startswith("This week: call ") and "Chen Wei" not in after
+
+
+def test_a_recorded_contact_the_phone_writes_over_is_recorded_again(
+    server: servers.Server, tmp_path: Path
+) -> None:
+    """A phone with a stale copy of the card writes it back over the NOTE netsync just wrote.
+    The ticked task still says when contact happened, so the next cycle records it again;
+    the card must not pass for one that nothing netsync reads changed in."""
+    upload_sample(server)
+    config = write_config(server, tmp_path, extra='[follow_up]\nas = "todo"')
+    assert run(config, "sync") == 0
+    stale = davcheck.get(server, server.addressbook + CHEN).decode()
+    href, tag, _ = reminders(server)["Get in touch with Chen Wei"]
+    body = davcheck.get(server, href).decode()
+    done = body.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED\r\nCOMPLETED:20261126T150000Z")
+    status, _, _ = davcheck.request(
+        server,
+        "PUT",
+        href,
+        body=done.encode(),
+        headers={"If-Match": tag, "Content-Type": "text/calendar"},
+    )
+    assert status in (201, 204)
+    assert run(config, "sync") == 0
+    assert ledger(server, CHEN)[1].last == TODAY
+    assert run(config, "sync") == 0  # a cycle with nothing new: the last plan stands
+
+    assert servers.put_card(server, CHEN, stale, etag=etag(server, CHEN)) in (201, 204)
+    assert ledger(server, CHEN)[1].last != TODAY
+    assert run(config, "sync") == 0
+    assert ledger(server, CHEN)[1].last == TODAY
