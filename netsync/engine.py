@@ -31,7 +31,7 @@ from netsync import (
     reconcile,
     writeback,
 )
-from netsync.model import DIGEST, Contact, Reminder, StoredReminder
+from netsync.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
 from netsync.state import State
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class Report:
     planned: int = 0  # reminders the plan wants (also known after a no-change cycle)
     due_today: int = 0  # of those, on or before today
     unchanged: bool = False  # nothing changed since the last complete cycle: no planning done
+    shared_uids: list[str] = field(default_factory=list)  # UIDs more than one card uses
+    replanned: int = 0  # edited contacts planned alone over the last plan (replan_edits)
 
     @property
     def failed(self) -> bool:
@@ -310,6 +312,7 @@ def parse_contacts(
                 continue
             if contact.uid in contacts:
                 report.cards_skipped += 1
+                report.shared_uids.append(contact.uid)
                 log.warning(
                     "skipped card %s: UID %s is also used by %s",
                     href,
@@ -717,47 +720,170 @@ def refresh(
 SAME_PEOPLE_CHECK = 100
 
 
-def same_people(
+@dataclass(frozen=True)
+class Edit:
+    """A changed card: what it read as before (in the last complete cycle) and now."""
+
+    book: str
+    href: str
+    etag: str
+    old: Contact
+    new: Contact
+
+    @property
+    def same_person(self) -> bool:
+        """Whether it reads as the same person, href and ETag aside: a phone that edited an
+        address, a photo or a ringtone changed nothing netsync plans from."""
+        return _person(self.new) == _person(self.old)
+
+
+def edits(
     state: State,
     changed: dict[str, list[str]],
     *,
     today: dt.date,
     early: dict[str, tuple[str, Contact | str]],
-) -> bool:
-    """Whether every changed card reads as the same person as before: a phone that edited
-    an address, a photo or a ringtone changed nothing netsync plans from, so the plan of the
-    last complete cycle stands. The comparison is of the whole Contact (name, e-mails,
-    phones, categories, dates, the note and its block), only its href and ETag aside; the
-    plan and what is learnt are functions of those values alone. On True the new cards'
-    readings are cached; on False nothing is written and the cycle plans anew."""
+) -> list[Edit] | None:
+    """Each changed card as it read before and now, or None when one cannot be compared (it
+    was or is unreadable, or nothing is cached of it), or when there are too many to compare
+    one by one. ``before`` is what the last cycle cached: the card as it read then, or as
+    netsync itself wrote it."""
     if sum(len(hrefs) for hrefs in changed.values()) > SAME_PEOPLE_CHECK:
-        return False
+        return None
     day = today.isoformat()
-    fresh: dict[str, list[tuple[str, str, str]]] = {}
+    out = []
     for book, hrefs in changed.items():
         known = state.parsed(book, day, hrefs)
         for href in hrefs:
             before = known.get(href)
             item = state.item(book, href)
             if before is None or item is None or before[1].startswith(_PARSE_FAILED):
-                return False
+                return None
             try:
                 old = cards.contact_from_json(before[1])
             except ValueError:
-                return False
+                return None
             new = _early(early, href, item[0])
             if new is None:
                 new = _parse(item, href, today=today)
-            if isinstance(new, str) or _person(new) != _person(old):
-                return False
-            fresh.setdefault(book, []).append((href, item[0], _to_cache(new)))
-    for book, rows in fresh.items():
-        state.put_parsed(book, day, rows)
-    return True
+            if isinstance(new, str):
+                return None
+            out.append(Edit(book, href, item[0], old, new))
+    return out
+
+
+def _cache_edits(state: State, found: Sequence[Edit], *, today: dt.date) -> None:
+    rows: dict[str, list[tuple[str, str, str]]] = {}
+    for edit in found:
+        rows.setdefault(edit.book, []).append((edit.href, edit.etag, _to_cache(edit.new)))
+    for book, fresh in rows.items():
+        state.put_parsed(book, today.isoformat(), fresh)
 
 
 def _person(contact: Contact) -> Contact:
     return dataclasses.replace(contact, href="", etag="")
+
+
+def _own_reminders(state: State, cal: str, uids: set[str]) -> list[StoredReminder] | None:
+    """The cached reminders of the contacts with these UIDs (their history too), or None when
+    the cache holds a form this cannot search."""
+    marks = [b'"contact": ' + json.dumps(uid).encode() for uid in uids]
+    out = []
+    for href, (etag, data) in sorted(state.items(cal).items()):
+        if data == b"null":
+            continue  # someone else's object
+        if not data.startswith(b"{"):
+            return None  # an older cache form
+        if not any(mark in data for mark in marks):
+            continue
+        try:
+            parsed = _parsed(data)
+        except DamagedCache:
+            return None
+        if parsed is not None and parsed[0].contact_uid in uids:
+            out.append(StoredReminder(href, etag, *parsed))
+    return out
+
+
+def _due_today(reminders: Sequence[Reminder], today: dt.date) -> int:
+    return sum(1 for r in reminders if r.day <= today and r.kind != DIGEST)
+
+
+def replan_edits(
+    conn: Connections,
+    state: State,
+    cal: str,
+    found: Sequence[Edit],
+    report: Report,
+    *,
+    mark: dict[str, Any],
+    settings: Any,
+    stamp: dt.datetime,
+    progress: Progress = _quiet,
+) -> bool:
+    """Plan a few edited contacts alone, over the plan of today that the last complete cycle
+    left in the calendar (planner.replan_edited): a phone that changed a number or a birthday
+    costs the reminders of that contact, not a plan of the whole address book. False, with
+    nothing done, when that is not exact and the cycle must plan in full:
+    - an edit of the ledger (something to learn or to write into the card);
+    - an edited UID that another card also uses (which of them counts is decided in full);
+    - an edit that moves a follow-up, or a reminder of theirs in the digests' two weeks;
+    - the calendar does not hold what the contacts read as before would be planned."""
+    today = report.today
+    pairs = [(edit.old, edit.new) for edit in found]
+    if any(old.ledger != new.ledger or new.ledger.needs_rewrite for old, new in pairs):
+        return False
+    uids = {old.uid for old, _ in pairs}
+    if "shared_uids" not in mark or uids & set(mark["shared_uids"]):
+        return False
+    stored = _own_reminders(state, cal, uids)
+    if stored is None:
+        return False
+    open_follow_ups = [
+        s.reminder for s in stored if s.reminder.kind == FOLLOW_UP and s.completed is None
+    ]
+    follow_ups = {r.contact_uid: r for r in open_follow_ups}
+    if len(follow_ups) != len(open_follow_ups):
+        return False
+    planned = planner.replan_edited(pairs, follow_ups, today=today, settings=settings.plan)
+    if planned is None:
+        return False
+    before, after = planned
+    if reconcile.diff(before, stored, today=today):
+        return False
+    changes = reconcile.diff(after, stored, today=today)
+    _cache_edits(state, found, today=today)
+    report.replanned = len(found)
+    report.cards_read = int(mark.get("cards_read", 0))
+    report.cards_skipped = int(mark.get("cards_skipped", 0))
+    report.planned = int(mark.get("planned", 0)) + len(after) - len(before)
+    report.due_today = (
+        int(mark.get("due_today", 0)) + _due_today(after, today) - _due_today(before, today)
+    )
+    apply_changes(conn, state, cal, changes, report, stamp=stamp, progress=progress)
+    if len(changes) > CARRIED_WRITES:
+        catch_up(conn, state, cal)
+    if not report.writes_failed:
+        report.shared_uids = list(mark["shared_uids"])
+        _mark_complete(state, mark["fingerprint"], report)
+    return True
+
+
+def _mark_complete(state: State, fingerprint: str, report: Report) -> None:
+    """The mark a next cycle may skip planning by: this cycle wrote everything it meant to."""
+    state.set_meta(
+        "complete",
+        json.dumps(
+            {
+                "fingerprint": fingerprint,
+                "cards_read": report.cards_read,
+                "cards_skipped": report.cards_skipped,
+                "planned": report.planned,
+                "due_today": report.due_today,
+                "shared_uids": sorted(set(report.shared_uids)),
+            }
+        ),
+    )
 
 
 def run_cycle(
@@ -794,19 +920,32 @@ def run_cycle(
         early.close()
         raise
     parsed_early = early.results()
-    if extra is None and not dry_run and previous:
-        mark = json.loads(previous)
-        if mark.get("fingerprint") == fingerprint and (
-            not synced.changed
-            or (
-                not synced.others
-                and same_people(state, synced.cards, today=today, early=parsed_early)
-            )
-        ):
+    mark = json.loads(previous) if previous and extra is None and not dry_run else {}
+    if mark.get("fingerprint") == fingerprint and not synced.others:
+        found = edits(state, synced.cards, today=today, early=parsed_early)
+        if found is not None and all(edit.same_person for edit in found):
+            _cache_edits(state, found, today=today)
             report.unchanged = True
             for key in ("cards_read", "cards_skipped", "planned", "due_today"):
                 setattr(report, key, int(mark.get(key, 0)))
             state.set_meta("complete", previous)
+            return report
+        if (
+            found is not None
+            and cal is not None
+            and not conn.detect_calendars
+            and replan_edits(
+                conn,
+                state,
+                cal,
+                found,
+                report,
+                mark=mark,
+                settings=settings,
+                stamp=stamp,
+                progress=progress,
+            )
+        ):
             return report
     report.contacts = parse_contacts(state, books, report, progress=progress, early=parsed_early)
     stored = stored_reminders(state, cal) if cal else []
@@ -830,16 +969,5 @@ def run_cycle(
     if len(changes) > CARRIED_WRITES and not dry_run:
         catch_up(conn, state, cal)
     if not dry_run and not report.writes_failed:
-        state.set_meta(
-            "complete",
-            json.dumps(
-                {
-                    "fingerprint": fingerprint,
-                    "cards_read": report.cards_read,
-                    "cards_skipped": report.cards_skipped,
-                    "planned": report.planned,
-                    "due_today": report.due_today,
-                }
-            ),
-        )
+        _mark_complete(state, fingerprint, report)
     return report

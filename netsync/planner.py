@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from netsync import texts
@@ -370,6 +370,66 @@ def _label(reminder: Reminder) -> str:
     if reminder.kind != OCCASION:
         return ""
     return reminder.summary.split(": ", 1)[-1]
+
+
+def _placed_by(contact: Contact, settings: PlanSettings) -> tuple[object, ...] | None:
+    """What a contact's follow-up is placed by; None for a contact without follow-ups."""
+    person = _Person.of(contact, settings)
+    return None if person is None else (contact.uid, person.period, person.fixed, person.pause)
+
+
+def replan_edited(
+    edits: Sequence[tuple[Contact, Contact]],
+    follow_ups: Mapping[str, Reminder],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> tuple[list[Reminder], list[Reminder]] | None:
+    """What ``plan`` wants for a few edited contacts, before and after their edits
+    (``(old, new)`` pairs), when the edits cannot change any other reminder: each keeps the
+    UID and all a follow-up is placed by (cadence, last contact, pause), so every follow-up
+    stays where the plan of today in the calendar has it (``follow_ups``: contact UID -> its
+    open follow-up), and only the edited contacts' texts and occasions change.
+
+    For a plan P made today from contacts C, and C' = C with the edits: plan(C', P) is P with
+    the first list replaced by the second. None when an edit moves a follow-up, or changes
+    what the digests say (a reminder of theirs in the digests' two weeks that changes day,
+    kind, summary or name)."""
+    before: list[Reminder] = []
+    after: list[Reminder] = []
+    monday = today - dt.timedelta(days=today.weekday())
+    for old, new in edits:
+        if old.uid != new.uid or _placed_by(old, settings) != _placed_by(new, settings):
+            return None
+        follow_up = follow_ups.get(old.uid) if _placed_by(old, settings) else None
+        was, now = (_own(c, follow_up, today=today, settings=settings) for c in (old, new))
+        if settings.digest and _in_digests(was, old.name, monday) != _in_digests(
+            now, new.name, monday
+        ):
+            return None
+        before += was
+        after += now
+    return before, after
+
+
+def _own(
+    contact: Contact, follow_up: Reminder | None, *, today: dt.date, settings: PlanSettings
+) -> list[Reminder]:
+    """One contact's reminders in a plan that has its follow-up (if any) as ``follow_up``."""
+    out = []
+    if follow_up is not None:
+        day, planned, made = follow_up.day, follow_up.planned, follow_up.placed
+        placed = _Placed(None, contact.uid, None, day, planned, made)
+        out.append(_follow_up(contact, follow_up.uid, placed, settings))
+    return out + plan_occasions([contact], today=today, settings=settings)
+
+
+def _in_digests(
+    reminders: Sequence[Reminder], name: str, monday: dt.date
+) -> list[tuple[dt.date, str, str, str]]:
+    """What the digests of the weeks from ``monday`` take from one contact's reminders."""
+    end = monday + dt.timedelta(days=14)
+    return sorted((r.day, r.kind, r.summary, name) for r in reminders if monday <= r.day < end)
 
 
 def plan(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import servers
 from scenario import TODAY, upload_sample, write_config
 
 from netsync.cli import main
+from netsync.engine import Report
 
 
 def sync(config: Path, *args: str) -> int:
@@ -292,3 +294,59 @@ def test_a_card_edited_where_netsync_does_not_look_is_not_planned_again(
     assert not report.unchanged and report.updated >= 1
     described = [str(e.get("DESCRIPTION", "")) for e in events(server).values()]
     assert any("+31 20 999 0000" in text for text in described)
+
+
+def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would(
+    server: servers.Server, tmp_path: Path
+) -> None:
+    """A new number or a new birthday moves no follow-up: the cycle plans that contact alone
+    over the plan in the calendar (engine.replan_edits), and the calendar ends as a full plan
+    from an empty state directory wants it, to the reminder."""
+    from netsync.cli import run_once
+    from netsync.config import load_settings
+
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config) == 0
+    settings = load_settings(config)
+
+    def phone_edits(name: str, old: str, new: str) -> None:
+        href = server.addressbook + name
+        card = davcheck.get(server, href).decode()
+        tag = davcheck.children(server, server.addressbook)[href]
+        assert old in card
+        assert servers.put_card(server, name, card.replace(old, new, 1), etag=tag) in (201, 204)
+
+    def full_plan_agrees(report: Report) -> None:
+        shutil.rmtree(tmp_path / "state")
+        full = run_once(settings, today=TODAY, dry_run=False)
+        assert (full.created, full.updated, full.deleted, full.contacts_written) == (0, 0, 0, 0)
+        assert (full.planned, full.due_today, full.cards_read, full.cards_skipped) == (
+            report.planned,
+            report.due_today,
+            report.cards_read,
+            report.cards_skipped,
+        )
+
+    # Marieke de Boer (p009) has a follow-up on 9 December and a birthday in February: her new
+    # number goes into both.
+    phone_edits("p009.vcf", "END:VCARD", "TEL;TYPE=CELL:+31 6 9999 0009\r\nEND:VCARD")
+    report = run_once(settings, today=TODAY, dry_run=False)
+    assert report.replanned == 1 and (report.created, report.updated, report.deleted) == (0, 2, 0)
+    assert any("+31 6 9999 0009" in str(e.get("DESCRIPTION", "")) for e in events(server).values())
+    full_plan_agrees(report)
+    assert run_once(settings, today=TODAY, dry_run=False).unchanged
+
+    # Jan Mulder (p006) gets a birthday: one reminder more, and the counts say so.
+    phone_edits("p006.vcf", "END:VCARD", "BDAY:1970-03-15\r\nEND:VCARD")
+    report = run_once(settings, today=TODAY, dry_run=False)
+    assert report.replanned == 1 and (report.created, report.deleted) == (1, 0)
+    assert "Jan Mulder turns 57" in {str(e["SUMMARY"]) for e in events(server).values()}
+    full_plan_agrees(report)
+
+    # A gift idea in the block is a ledger edit (there could be something to learn or write):
+    # that is planned in full.
+    phone_edits("p009.vcf", "NOTE:", "NOTE:[netsync]\\ngift: a good book\\n[/netsync]\\n")
+    report = run_once(settings, today=TODAY, dry_run=False)
+    assert report.replanned == 0 and not report.unchanged and not report.failed
+    full_plan_agrees(report)

@@ -3,6 +3,7 @@ occasions and 29 February."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 
@@ -274,6 +275,93 @@ def test_a_cycle_that_failed_halfway_leaves_no_trace_in_the_plan(
     assert {r.uid: r for r in again if r.kind == FOLLOW_UP} == {
         r.uid: r for r in clean if r.kind == FOLLOW_UP
     }
+
+
+_EDITS = st.sampled_from(["name", "phone", "birthday", "no birthday", "note", "category"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lasts=st.lists(st.one_of(st.none(), st.integers(-200, 0)), min_size=1, max_size=25),
+    born=st.lists(st.integers(0, 400), max_size=25),
+    edits=st.dictionaries(st.integers(0, 24), _EDITS, min_size=1, max_size=3),
+    budget=st.integers(1, 4),
+    horizon=st.integers(1, 20),
+    digest=st.booleans(),
+)
+def test_an_edit_that_moves_no_follow_up_is_planned_from_the_edited_contacts_alone(
+    lasts: list[int | None],
+    born: list[int],
+    edits: dict[int, str],
+    budget: int,
+    horizon: int,
+    digest: bool,
+) -> None:
+    """replan_edited is exact: over a plan of today, the plan after a few edits of what
+    places no follow-up (name, phones, dates, note, a category without a cadence) is that
+    plan with the edited contacts' reminders swapped, before for after; and it declines only
+    when the digests change."""
+    s = PlanSettings(digest=digest, every=Cadence(30), max_per_day=budget, horizon_days=horizon)
+    first = dt.date(2025, 12, 1)
+    contacts = [
+        dataclasses.replace(
+            c,
+            dates=(DateFact(BIRTHDAY, _day_of(first, born[i])),) if i < len(born) else (),
+        )
+        for i, c in enumerate(_people(lasts, prefix="e", since=TODAY))
+    ]
+    calendar = planner.plan(contacts, [], today=TODAY - dt.timedelta(days=2), settings=s)
+    calendar = planner.plan(contacts, calendar, today=TODAY, settings=s)
+    pairs = [
+        (contacts[i], _edited(contacts[i], how)) for i, how in edits.items() if i < len(contacts)
+    ]
+    now = [dict(pairs).get(c, c) for c in contacts]
+    full = planner.plan(now, calendar, today=TODAY, settings=s)
+    found = planner.replan_edited(pairs, follow_ups(calendar), today=TODAY, settings=s)
+    edited = {old.uid for old, _ in pairs}
+    if found is None:  # only when a digest changes
+        assert {r for r in calendar if r.kind == DIGEST} != {r for r in full if r.kind == DIGEST}
+        return
+    before, after = found
+    assert {r.uid: r for r in before} == {r.uid: r for r in calendar if r.contact_uid in edited}
+    rest = {r.uid: r for r in calendar if r.contact_uid not in edited}
+    assert {r.uid: r for r in full} == rest | {r.uid: r for r in after}
+
+
+def _day_of(first: dt.date, offset: int) -> PartialDate:
+    day = first + dt.timedelta(days=offset)
+    return PartialDate(day.month, day.day, 1980 + offset % 30)
+
+
+def _edited(contact: Contact, how: str) -> Contact:
+    if how == "name":
+        return dataclasses.replace(contact, name=contact.name + " Jr.")
+    if how == "phone":
+        return dataclasses.replace(contact, phones=(*contact.phones, "+31 6 1234 5678"))
+    if how == "birthday":
+        return dataclasses.replace(contact, dates=(DateFact(BIRTHDAY, PartialDate(12, 1)),))
+    if how == "no birthday":
+        return dataclasses.replace(contact, dates=())
+    if how == "note":
+        return dataclasses.replace(contact, note="Met at the fair.")
+    return dataclasses.replace(contact, categories=("Customers",))
+
+
+def test_an_edit_that_moves_a_follow_up_is_not_planned_alone() -> None:
+    s = PlanSettings(digest=False, categories=(("Family", Cadence(14)),))
+    old = person("m", last=TODAY - dt.timedelta(days=80))
+    calendar = planner.plan([old], [], today=TODAY, settings=s)
+    for new in (
+        person("m", last=TODAY),  # a contact recorded
+        person("m", last=old.ledger.last, categories=("Family",)),  # a cadence
+        person("m", last=old.ledger.last, pause=TODAY + dt.timedelta(days=9)),
+        person("m", last=old.ledger.last, is_org=True),
+        person("n", last=old.ledger.last),  # another UID
+    ):
+        assert (
+            planner.replan_edited([(old, new)], follow_ups(calendar), today=TODAY, settings=s)
+            is None
+        )
 
 
 def test_a_long_gap_is_replayed_from_at_most_catch_up_days_back() -> None:
