@@ -903,8 +903,9 @@ def run_cycle(
     When no collection changed since the last complete cycle, on the same day and with the
     same settings, the plan would be the same, so the cycle stops after the sync requests:
     that keeps a no-change cycle as cheap at 10,000 contacts as at 100. So does a change of
-    cards that all read as the same people as before (``same_people``). The mark that allows
-    it is taken away at the start of every cycle and set again only at the end of a real
+    cards that all read as the same people as before (``Edit.same_person``); cards edited in
+    ways that move no follow-up are planned alone (``replan_edits``). The mark that allows
+    both is taken away at the start of every cycle and set again only at the end of a real
     cycle that wrote everything it meant to, so a crash or a dry run in between never hides
     a change.
     """
