@@ -46,6 +46,24 @@ def reminders(server: servers.Server) -> dict[str, tuple[str, str, icalendar.Com
     return out
 
 
+def tick_off(server: servers.Server, summary: str) -> str:
+    """The phone ticks off the follow-up task ``summary`` on TODAY; returns its href."""
+    href, tag, todo = reminders(server)[summary]
+    assert todo.name == "VTODO"
+    body = davcheck.get(server, href).decode()
+    done = body.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED\r\nCOMPLETED:20261126T150000Z")
+    assert done != body
+    status, _, _ = davcheck.request(
+        server,
+        "PUT",
+        href,
+        body=done.encode(),
+        headers={"If-Match": tag, "Content-Type": "text/calendar"},
+    )
+    assert status in (201, 204)
+    return href
+
+
 @pytest.fixture
 def synced(server: servers.Server, tmp_path: Path) -> tuple[servers.Server, Path]:
     upload_sample(server)
@@ -126,19 +144,7 @@ def test_a_task_ticked_off_on_the_phone_records_contact(
     upload_sample(server)
     config = write_config(server, tmp_path, extra='[follow_up]\nas = "todo"')
     assert run(config, "sync") == 0
-    href, tag, todo = reminders(server)["Get in touch with Chen Wei"]
-    assert todo.name == "VTODO"
-    body = davcheck.get(server, href).decode()
-    done = body.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED\r\nCOMPLETED:20261126T150000Z")
-    assert done != body
-    status, _, _ = davcheck.request(
-        server,
-        "PUT",
-        href,
-        body=done.encode(),
-        headers={"If-Match": tag, "Content-Type": "text/calendar"},
-    )
-    assert status in (201, 204)
+    href = tick_off(server, "Get in touch with Chen Wei")
 
     assert run(config, "sync", today=TODAY + dt.timedelta(days=1)) == 0
     assert ledger(server, CHEN)[1].last == TODAY
@@ -318,17 +324,7 @@ def test_a_recorded_contact_the_phone_writes_over_is_recorded_again(
     config = write_config(server, tmp_path, extra='[follow_up]\nas = "todo"')
     assert run(config, "sync") == 0
     stale = davcheck.get(server, server.addressbook + CHEN).decode()
-    href, tag, _ = reminders(server)["Get in touch with Chen Wei"]
-    body = davcheck.get(server, href).decode()
-    done = body.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED\r\nCOMPLETED:20261126T150000Z")
-    status, _, _ = davcheck.request(
-        server,
-        "PUT",
-        href,
-        body=done.encode(),
-        headers={"If-Match": tag, "Content-Type": "text/calendar"},
-    )
-    assert status in (201, 204)
+    tick_off(server, "Get in touch with Chen Wei")
     assert run(config, "sync") == 0
     assert ledger(server, CHEN)[1].last == TODAY
     assert run(config, "sync") == 0  # a cycle with nothing new: the last plan stands
