@@ -476,7 +476,9 @@ def _changes(
     known: Mapping[str, str],
     on_cards: OnCards | None = None,
 ) -> CardChanges:
-    known_by_key = {_key(href): (href, etag) for href, etag in known.items()}
+    # An empty report of a sync (a cycle in which nothing changed) looks nothing up.
+    needed = bool(listing.entries) or listing.complete
+    known_by_key = {_key(href): (href, etag) for href, etag in known.items()} if needed else {}
     to_fetch: list[str] = []
     listed_etags: dict[str, str] = {}
     unchanged: list[str] = []

@@ -199,7 +199,8 @@ def _sync(
 ) -> Synced:
     """Bring the cached copy of one collection up to date. ``keep`` picks what of each
     changed object the cache holds; ``more`` goes to ``fetch``."""
-    changes = conn.call(which, fetch, url, token=state.token(url), known=state.etags(url), **more)
+    known = state.lazy_etags(url)
+    changes = conn.call(which, fetch, url, token=state.token(url), known=known, **more)
     before = state.items(url) if changes.deleted else {}
     state.apply(
         url,

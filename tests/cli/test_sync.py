@@ -262,6 +262,39 @@ def test_check_reports_each_verdict(
     assert not [u for u in events(server) if u.startswith("netsync-check")]
 
 
+def test_a_cycle_with_nothing_new_reads_no_cached_etags(
+    server: servers.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sync reports that list nothing need no lookup of what is cached: a no-change cycle
+    reads no row per contact or reminder, whatever the size of the address book."""
+    from netsync.cli import run_once
+    from netsync.config import load_settings
+    from netsync.state import State
+
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config) == 0
+    assert sync(config) == 0  # confirms the first cycle's own writes
+    settings = load_settings(config)
+    read: list[str] = []
+    etags = State.etags
+
+    def counted(self: State, url: str) -> dict[str, str]:
+        read.append(url)
+        return etags(self, url)
+
+    monkeypatch.setattr(State, "etags", counted)
+    assert run_once(settings, today=TODAY, dry_run=False).unchanged
+    assert read == []
+    name = "p011.vcf"
+    card = davcheck.get(server, server.addressbook + name).decode()
+    tag = davcheck.children(server, server.addressbook)[server.addressbook + name]
+    edited = card.replace("END:VCARD", "NICKNAME:Olli\r\nEND:VCARD")
+    assert servers.put_card(server, name, edited, etag=tag) in (201, 204)
+    assert run_once(settings, today=TODAY, dry_run=False).unchanged
+    assert read == [server.addressbook]  # the book's report listed a card; the calendar's none
+
+
 def test_a_card_edited_where_netsync_does_not_look_is_not_planned_again(
     server: servers.Server, tmp_path: Path
 ) -> None:

@@ -38,3 +38,13 @@ def test_parsed_entries_of_some_cards_only(tmp_path: Path) -> None:
     assert some == {f"{OTHER}2.vcf": ('"2"', "[2]")}
     assert len(state.parsed(OTHER, "2026-11-26")) == 3
     assert state.parsed(OTHER, "2026-11-27", [f"{OTHER}2.vcf"]) == {}
+
+
+def test_lazy_etags_are_read_on_first_use_only(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    state.apply(CAL, token="t", changed=[(f"{CAL}a.ics", '"1"', b"{}")], deleted=[], complete=True)
+    lazy = state.lazy_etags(CAL)
+    state.put_item(CAL, f"{CAL}b.ics", '"2"', b"{}")  # not read yet: this is seen
+    assert dict(lazy) == state.etags(CAL) == {f"{CAL}a.ics": '"1"', f"{CAL}b.ics": '"2"'}
+    state.put_item(CAL, f"{CAL}c.ics", '"3"', b"{}")  # read once, then kept
+    assert len(lazy) == 2 and lazy.get(f"{CAL}c.ics") is None
