@@ -27,6 +27,8 @@ from netsync import cli, engine  # noqa: E402
 # Phase functions of engine.py, old names and new; a missing one is skipped.
 PHASES = (
     "refresh",
+    "calendar_url",
+    "sync_calendar",
     "parse_contacts",
     "read_contacts",
     "read_reminders",
@@ -34,6 +36,7 @@ PHASES = (
     "catch_up",
 )
 marks: dict[str, float] = {}
+spans: dict[str, list[tuple[float, float]]] = {}  # name -> (start, end) of each call
 
 
 def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,6 +49,7 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             marks.setdefault(f"{name}.start", begin)
             marks[f"{name}.end"] = end
             marks[f"{name}.seconds"] = marks.get(f"{name}.seconds", 0.0) + end - begin
+            spans.setdefault(name, []).append((begin, end))
 
     return timed
 
@@ -70,6 +74,7 @@ def main() -> int:
         "started": started,
         "ended": time.time(),
         "marks": marks,
+        "spans": spans,
         "peak_rss_kib": peak_rss_kib(),
     }
     with open(out, "w") as f:
