@@ -13,7 +13,9 @@ xfail test (it fails the suite on the day the gap is closed; docs/reliability.md
 - Known: a day whose last cycle wrote half of its plan. The calendar is the planner's only
   memory, and it cannot tell half a plan from a whole one: the follow-ups that half placed
   keep their days the next day, so another may stand a day later than after a clean run.
-  Nothing is lost or doubled. test_wire_faults.py allows exactly this and counts it.
+  Nothing is lost or doubled. test_wire_faults.py allows exactly this and counts it. It is
+  not a bug to be fixed in the planner: the half calendar is also the whole plan of a clean
+  day with a contact fewer, and the next day the two cannot be told apart (the last test).
 """
 
 from __future__ import annotations
@@ -90,21 +92,16 @@ def test_a_day_without_a_cycle_changes_no_follow_up() -> None:
     assert days(every_other) == days(daily)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a day whose last cycle wrote half of its plan: the follow-ups it placed keep their "
-    "days the next day, so another may land a day later than after a clean run (nothing is "
-    "lost or doubled)",
-)
-def test_a_day_that_ended_on_half_a_plan_leaves_no_trace() -> None:
-    day = dt.date(2026, 11, 26)  # the failed day; its cycle wrote one of its changes
-    settings = PlanSettings(every=Cadence(30), max_per_day=1, horizon_days=1, digest=False)
-    people = [
-        Contact(uid="p0", name="P p0", ledger=Ledger(last=day - dt.timedelta(days=31))),
-        Contact(uid="p1", name="P p1"),
-    ]
-    calendar = planner.plan(people, [], today=day - dt.timedelta(days=1), settings=settings)
-    whole = planner.plan(people, calendar, today=day, settings=settings)
+DAY = dt.date(2026, 11, 26)  # the failed day; its last cycle wrote one of its changes
+GAP = PlanSettings(every=Cadence(30), max_per_day=1, horizon_days=1, digest=False)
+P0 = Contact(uid="p0", name="P p0", ledger=Ledger(last=DAY - dt.timedelta(days=31)))
+P1 = Contact(uid="p1", name="P p1")
+
+
+def _half_a_plan() -> tuple[list[Reminder], list[Reminder]]:
+    """The calendar after DAY's whole plan, and after its last cycle wrote one change."""
+    calendar = planner.plan([P0, P1], [], today=DAY - dt.timedelta(days=1), settings=GAP)
+    whole = planner.plan([P0, P1], calendar, today=DAY, settings=GAP)
     old, new = {r.uid: r for r in calendar}, {r.uid: r for r in whole}
     first = min(uid for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
     half = dict(old)  # that one change went through, the rest did not
@@ -112,7 +109,40 @@ def test_a_day_that_ended_on_half_a_plan_leaves_no_trace() -> None:
         half[first] = new[first]
     else:
         del half[first]
-    tomorrow = day + dt.timedelta(days=1)
-    clean = planner.plan(people, whole, today=tomorrow, settings=settings)
-    after = planner.plan(people, list(half.values()), today=tomorrow, settings=settings)
+    return whole, list(half.values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a day whose last cycle wrote half of its plan: the follow-ups it placed keep their "
+    "days the next day, so another may land a day later than after a clean run (nothing is "
+    "lost or doubled). Not to be closed from the reminders alone: a clean day that had a "
+    "contact fewer leaves the very same calendar "
+    "(test_half_a_plan_is_also_the_whole_plan_of_a_day_with_a_contact_fewer)",
+)
+def test_a_day_that_ended_on_half_a_plan_leaves_no_trace() -> None:
+    whole, half = _half_a_plan()
+    tomorrow = DAY + dt.timedelta(days=1)
+    clean = planner.plan([P0, P1], whole, today=tomorrow, settings=GAP)
+    after = planner.plan([P0, P1], half, today=tomorrow, settings=GAP)
     assert {r.uid: r.day for r in after} == {r.uid: r.day for r in clean}
+
+
+def test_half_a_plan_is_also_the_whole_plan_of_a_day_with_a_contact_fewer() -> None:
+    """Why the gap above stays. The plan is a function of the address book, the calendar and
+    the date (SPEC 5: a lost state directory changes no reminder). The half-written calendar
+    of the test above is, reminder for reminder, the whole plan of a clean day on which P1
+    was not yet in the address book (added on the phone after that day's last cycle). The
+    next day both histories have the same address book and the same calendar, so any such
+    planner plans the same for both; yet their clean runs differ. Closing the gap would take
+    a memory the reminders do not hold: the local state, which SPEC 5 rules out, or a record
+    of each day's whole plan written into the calendar ahead of its reminders, an object of
+    no use to the user that SPEC 4 does not provide for."""
+    whole, half = _half_a_plan()
+    before = planner.plan([P0], [], today=DAY - dt.timedelta(days=1), settings=GAP)
+    fewer = planner.plan([P0], before, today=DAY, settings=GAP)
+    assert {r.uid: r for r in fewer} == {r.uid: r for r in half}
+    tomorrow = DAY + dt.timedelta(days=1)
+    after_fault = planner.plan([P0, P1], whole, today=tomorrow, settings=GAP)
+    after_fewer = planner.plan([P0, P1], fewer, today=tomorrow, settings=GAP)
+    assert {r.uid: r.day for r in after_fault} != {r.uid: r.day for r in after_fewer}
