@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -658,20 +658,17 @@ def learn_and_record(
         observations += learn.from_events(detect_events(conn, state), report.contacts, today=today)
     if extra is not None:
         observations += extra(report.contacts)
-    written: dict[str, list[tuple[str, str, str]]] = {}
+    written = []
     for uid, mine in learn.ledgers_to_write(report.contacts, observations).items():
         before = by_uid[uid]
         by_uid[uid] = after = writeback.write_contact(
             conn, state, report, before, mine, language=settings.locale.language
         )
         if after is not before and after.etag and not report.dry_run:
-            written.setdefault(report.book_of[after.href], []).append(
-                (after.href, after.etag, _to_cache(after))
-            )
+            written.append((report.book_of[after.href], after.href, after.etag, after))
     # What the cards now say is what this cycle ends with: a later cycle that compares an
-    # edited card with it (same_people) compares with this, not with the card before we wrote.
-    for book, rows in written.items():
-        state.put_parsed(book, today.isoformat(), rows)
+    # edited card with it (``edits``) compares with this, not with the card before we wrote.
+    _cache_readings(state, written, today=today)
     report.contacts = list(by_uid.values())
 
 
@@ -773,12 +770,19 @@ def edits(
     return out
 
 
-def _cache_edits(state: State, found: Sequence[Edit], *, today: dt.date) -> None:
+def _cache_readings(
+    state: State, readings: Iterable[tuple[str, str, str, Contact]], *, today: dt.date
+) -> None:
+    """Cache what cards read as now, ``(book, href, etag, contact)``, one write per book."""
     rows: dict[str, list[tuple[str, str, str]]] = {}
-    for edit in found:
-        rows.setdefault(edit.book, []).append((edit.href, edit.etag, _to_cache(edit.new)))
+    for book, href, etag, contact in readings:
+        rows.setdefault(book, []).append((href, etag, _to_cache(contact)))
     for book, fresh in rows.items():
         state.put_parsed(book, today.isoformat(), fresh)
+
+
+def _cache_edits(state: State, found: Sequence[Edit], *, today: dt.date) -> None:
+    _cache_readings(state, ((e.book, e.href, e.etag, e.new) for e in found), today=today)
 
 
 def _person(contact: Contact) -> Contact:
@@ -855,19 +859,49 @@ def replan_edits(
     changes = reconcile.diff(after, stored, today=today)
     _cache_edits(state, found, today=today)
     report.replanned = len(found)
-    report.cards_read = int(mark.get("cards_read", 0))
-    report.cards_skipped = int(mark.get("cards_skipped", 0))
-    report.planned = int(mark.get("planned", 0)) + len(after) - len(before)
-    report.due_today = (
-        int(mark.get("due_today", 0)) + _due_today(after, today) - _due_today(before, today)
+    _counts_from(mark, report)
+    report.planned += len(after) - len(before)
+    report.due_today += _due_today(after, today) - _due_today(before, today)
+    report.shared_uids = list(mark["shared_uids"])
+    write_plan(
+        conn,
+        state,
+        cal,
+        changes,
+        report,
+        fingerprint=mark["fingerprint"],
+        stamp=stamp,
+        progress=progress,
     )
+    return True
+
+
+def _counts_from(mark: dict[str, Any], report: Report) -> None:
+    """The counts of the last complete cycle, which the mark keeps."""
+    for key in ("cards_read", "cards_skipped", "planned", "due_today"):
+        setattr(report, key, int(mark.get(key, 0)))
+
+
+def write_plan(
+    conn: Connections,
+    state: State,
+    cal: str,
+    changes: reconcile.Changes,
+    report: Report,
+    *,
+    fingerprint: str,
+    stamp: dt.datetime,
+    progress: Progress = _quiet,
+) -> None:
+    """Write the diff; after many writes move the token past them at once; mark the cycle
+    complete when every write went through (a dry run writes and marks nothing)."""
     apply_changes(conn, state, cal, changes, report, stamp=stamp, progress=progress)
+    if report.dry_run:
+        return
     if len(changes) > CARRIED_WRITES:
         catch_up(conn, state, cal)
     if not report.writes_failed:
-        report.shared_uids = list(mark["shared_uids"])
-        _mark_complete(state, mark["fingerprint"], report)
-    return True
+        _mark_complete(state, fingerprint, report)
 
 
 def _mark_complete(state: State, fingerprint: str, report: Report) -> None:
@@ -928,8 +962,7 @@ def run_cycle(
         if found is not None and all(edit.same_person for edit in found):
             _cache_edits(state, found, today=today)
             report.unchanged = True
-            for key in ("cards_read", "cards_skipped", "planned", "due_today"):
-                setattr(report, key, int(mark.get(key, 0)))
+            _counts_from(mark, report)
             state.set_meta("complete", previous)
             return report
         if (
@@ -961,15 +994,13 @@ def run_cycle(
         report.contacts, [s.reminder for s in stored], today=today, settings=settings.plan
     )
     report.planned = len(report.wanted)
-    report.due_today = sum(1 for r in report.wanted if r.day <= today and r.kind != DIGEST)
+    report.due_today = _due_today(report.wanted, today)
     changes = reconcile.diff(report.wanted, stored, today=today)
     if cal is None:  # a dry run against an account that has no reminders calendar yet
         report.lines.extend(_line("+", r) for r in changes.to_create)
         report.created = len(changes.to_create)
         return report
-    apply_changes(conn, state, cal, changes, report, stamp=stamp, progress=progress)
-    if len(changes) > CARRIED_WRITES and not dry_run:
-        catch_up(conn, state, cal)
-    if not dry_run and not report.writes_failed:
-        _mark_complete(state, fingerprint, report)
+    write_plan(
+        conn, state, cal, changes, report, fingerprint=fingerprint, stamp=stamp, progress=progress
+    )
     return report
