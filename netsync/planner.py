@@ -399,9 +399,10 @@ def replan_edited(
     after: list[Reminder] = []
     monday = today - dt.timedelta(days=today.weekday())
     for old, new in edits:
-        if old.uid != new.uid or _placed_by(old, settings) != _placed_by(new, settings):
+        placed_by = _placed_by(old, settings)
+        if old.uid != new.uid or placed_by != _placed_by(new, settings):
             return None
-        follow_up = follow_ups.get(old.uid) if _placed_by(old, settings) else None
+        follow_up = follow_ups.get(old.uid) if placed_by else None
         was, now = (_own(c, follow_up, today=today, settings=settings) for c in (old, new))
         if settings.digest and _in_digests(was, old.name, monday) != _in_digests(
             now, new.name, monday
