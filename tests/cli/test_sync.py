@@ -262,6 +262,20 @@ def test_check_reports_each_verdict(
     assert not [u for u in events(server) if u.startswith("netsync-check")]
 
 
+def phone_edits(server: servers.Server, name: str, old: str, new: str) -> None:
+    """A phone changes the first ``old`` in card ``name`` to ``new`` and PUTs it (If-Match)."""
+    href = server.addressbook + name
+    card = davcheck.get(server, href).decode()
+    tag = davcheck.children(server, server.addressbook)[href]
+    assert old in card
+    assert servers.put_card(server, name, card.replace(old, new, 1), etag=tag) in (201, 204)
+
+
+def phone_adds(server: servers.Server, name: str, line: str) -> None:
+    """A phone adds ``line`` at the end of card ``name``."""
+    phone_edits(server, name, "END:VCARD", f"{line}\r\nEND:VCARD")
+
+
 def test_a_cycle_with_nothing_new_reads_no_cached_etags(
     server: servers.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,11 +300,7 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
     monkeypatch.setattr(State, "etags", counted)
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
     assert read == []
-    name = "p011.vcf"
-    card = davcheck.get(server, server.addressbook + name).decode()
-    tag = davcheck.children(server, server.addressbook)[server.addressbook + name]
-    edited = card.replace("END:VCARD", "NICKNAME:Olli\r\nEND:VCARD")
-    assert servers.put_card(server, name, edited, etag=tag) in (201, 204)
+    phone_adds(server, "p011.vcf", "NICKNAME:Olli")
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
     assert read == [server.addressbook]  # the book's report listed a card; the calendar's none
 
@@ -307,22 +317,15 @@ def test_a_card_edited_where_netsync_does_not_look_is_not_planned_again(
     settings = load_settings(config)
     before = davcheck.snapshot(server, calendar_url(server))
 
-    def phone_adds(name: str, line: str) -> None:
-        href = server.addressbook + name
-        card = davcheck.get(server, href).decode()
-        tag = davcheck.children(server, server.addressbook)[href]
-        edited = card.replace("END:VCARD", f"{line}\r\nEND:VCARD")
-        assert servers.put_card(server, name, edited, etag=tag) in (201, 204)
-
     # An address is nowhere in a reminder: the last plan stands, nothing is planned or sent.
-    phone_adds("p002.vcf", "ADR;TYPE=HOME:;;Dorpsstraat 1;Ede;;6711 AA;Netherlands")
+    phone_adds(server, "p002.vcf", "ADR;TYPE=HOME:;;Dorpsstraat 1;Ede;;6711 AA;Netherlands")
     report = run_once(settings, today=TODAY, dry_run=False)
     assert report.unchanged and not report.failed and report.cards_read == 25
     assert davcheck.snapshot(server, calendar_url(server)) == before
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
 
     # A phone number is in the descriptions: that edit is planned from, and written.
-    phone_adds("p002.vcf", "TEL;TYPE=WORK:+31 20 999 0000")
+    phone_adds(server, "p002.vcf", "TEL;TYPE=WORK:+31 20 999 0000")
     report = run_once(settings, today=TODAY, dry_run=False)
     assert not report.unchanged and report.updated >= 1
     described = [str(e.get("DESCRIPTION", "")) for e in events(server).values()]
@@ -343,13 +346,6 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
     assert sync(config) == 0
     settings = load_settings(config)
 
-    def phone_edits(name: str, old: str, new: str) -> None:
-        href = server.addressbook + name
-        card = davcheck.get(server, href).decode()
-        tag = davcheck.children(server, server.addressbook)[href]
-        assert old in card
-        assert servers.put_card(server, name, card.replace(old, new, 1), etag=tag) in (201, 204)
-
     def full_plan_agrees(report: Report) -> None:
         shutil.rmtree(tmp_path / "state")
         full = run_once(settings, today=TODAY, dry_run=False)
@@ -363,7 +359,7 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
 
     # Marieke de Boer (p009) has a follow-up on 9 December and a birthday in February: her new
     # number goes into both.
-    phone_edits("p009.vcf", "END:VCARD", "TEL;TYPE=CELL:+31 6 9999 0009\r\nEND:VCARD")
+    phone_adds(server, "p009.vcf", "TEL;TYPE=CELL:+31 6 9999 0009")
     report = run_once(settings, today=TODAY, dry_run=False)
     assert report.replanned == 1 and (report.created, report.updated, report.deleted) == (0, 2, 0)
     assert any("+31 6 9999 0009" in str(e.get("DESCRIPTION", "")) for e in events(server).values())
@@ -371,7 +367,7 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
 
     # Jan Mulder (p006) gets a birthday: one reminder more, and the counts say so.
-    phone_edits("p006.vcf", "END:VCARD", "BDAY:1970-03-15\r\nEND:VCARD")
+    phone_adds(server, "p006.vcf", "BDAY:1970-03-15")
     report = run_once(settings, today=TODAY, dry_run=False)
     assert report.replanned == 1 and (report.created, report.deleted) == (1, 0)
     assert "Jan Mulder turns 57" in {str(e["SUMMARY"]) for e in events(server).values()}
@@ -379,7 +375,7 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
 
     # A gift idea in the block is a ledger edit (there could be something to learn or write):
     # that is planned in full.
-    phone_edits("p009.vcf", "NOTE:", "NOTE:[netsync]\\ngift: a good book\\n[/netsync]\\n")
+    phone_edits(server, "p009.vcf", "NOTE:", "NOTE:[netsync]\\ngift: a good book\\n[/netsync]\\n")
     report = run_once(settings, today=TODAY, dry_run=False)
     assert report.replanned == 0 and not report.unchanged and not report.failed
     full_plan_agrees(report)
