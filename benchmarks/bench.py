@@ -66,7 +66,6 @@ class Run:
     rss_mb: float
     traffic: Traffic
     exit_code: int
-    marks: dict[str, float] = field(default_factory=dict)
     spans: dict[str, list[list[float]]] = field(default_factory=dict)  # phase -> [start, end]s
     spawned: float = 0.0  # time.time() just before the process started
     output: str = ""
@@ -77,9 +76,10 @@ class Run:
         """Process start until every card was read, parsed and cached (netsync), less the
         reminders calendar's lookup, creation and sync, which happen in between: vdirsyncer
         reads the address book only."""
-        end = self.marks.get("parse_contacts.end") or self.marks.get("read_contacts.end")
-        if not end:
+        read = self.spans.get("parse_contacts") or self.spans.get("read_contacts")
+        if not read:
             return None
+        end = read[-1][1]
         calendar = sum(
             min(stop, end) - start
             for name in CALENDAR_PHASES
@@ -169,12 +169,12 @@ def netsync_cycle(
     wall, code, cpu = _spawn(argv, env=env, log=log)
     traffic = proxy.take()
     done = json.loads(result.read_text()) if result.exists() else {}
-    marks, spans = done.get("marks", {}), done.get("spans", {})
+    spans = done.get("spans", {})
     rss = _peak_mb(result)
     output = log.read_text(errors="replace")
     if code not in (0, 1):
         raise RuntimeError(f"netsync {label} exited {code}:\n{output[-3000:]}")
-    return Run(label, wall, cpu, rss, traffic, code, marks, spans, spawned, output)
+    return Run(label, wall, cpu, rss, traffic, code, spans, spawned, output)
 
 
 def write_config(server: seeded.Server, proxy: CountingProxy, state: Path, path: Path) -> Path:
@@ -265,9 +265,7 @@ def vdirsyncer_read(server: seeded.Server, proxy: CountingProxy, work: Path) -> 
     if code != 0:
         raise RuntimeError(f"vdirsyncer sync exited {code}:\n{output[-3000:]}")
     synced = len(list((base / "local").glob("*.vcf")))
-    return Run(
-        f"vdirsyncer ({synced} cards)", wall, cpu, rss, traffic, code, {}, {}, spawned, output
-    )
+    return Run(f"vdirsyncer ({synced} cards)", wall, cpu, rss, traffic, code, {}, spawned, output)
 
 
 def planned_reminders(

@@ -3,10 +3,10 @@
     python benchmarks/run_cycle.py RESULT.json sync --today 2026-11-26 ...
 
 Behaves as the ``netsync`` console script (same imports, same ``cli.main``), and wraps the
-engine's phase functions, where they exist, to note when each ended (``time.time()``), so the
-benchmark can tell the read phase from the rest, and notes its own peak RSS (see peak.py).
-Nothing in netsync is changed. With
-``BENCH_PROFILE=FILE`` in the environment the command runs under cProfile, stats to FILE.
+engine's phase functions, where they exist, to note when each call began and ended
+(``time.time()``), so the benchmark can tell the read phase from the rest, and notes its own
+peak RSS (see peak.py). Nothing in netsync is changed. With ``BENCH_PROFILE=FILE`` in the
+environment the command runs under cProfile, stats to FILE.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ PHASES = (
     "apply_changes",
     "catch_up",
 )
-marks: dict[str, float] = {}
 spans: dict[str, list[tuple[float, float]]] = {}  # name -> (start, end) of each call
 
 
@@ -46,9 +45,6 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         finally:
             end = time.time()
-            marks.setdefault(f"{name}.start", begin)
-            marks[f"{name}.end"] = end
-            marks[f"{name}.seconds"] = marks.get(f"{name}.seconds", 0.0) + end - begin
             spans.setdefault(name, []).append((begin, end))
 
     return timed
@@ -73,7 +69,6 @@ def main() -> int:
         "exit": code,
         "started": started,
         "ended": time.time(),
-        "marks": marks,
         "spans": spans,
         "peak_rss_kib": peak_rss_kib(),
     }
