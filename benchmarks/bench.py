@@ -273,9 +273,9 @@ def planned_reminders(
 ) -> list[tuple[str, bytes]]:
     """What netsync's first cycle writes to the calendar for these cards, made with netsync's
     own reader, planner and renderer (file name, iCalendar bytes)."""
-    from netsync import cards as vcards
-    from netsync import ics, planner
-    from netsync.config import load_settings
+    from netsync.app.config import load_settings
+    from netsync.core import cards as vcards
+    from netsync.core import ics, planner
 
     settings = load_settings(config)
     contacts = [

@@ -16,7 +16,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from netsync.vcardtext import escape_text, fold
+from netsync.core.vcardtext import escape_text, fold
 
 TODAY = dt.date(2026, 11, 26)
 SEED = 6  # issue 6

@@ -2,7 +2,7 @@
 
     python benchmarks/run_cycle.py RESULT.json sync --today 2026-11-26 ...
 
-Behaves as the ``netsync`` console script (same imports, same ``cli.main``), and wraps the
+Behaves as the ``netsync`` console script (same imports, same ``commands.main``), and wraps the
 engine's phase functions, where they exist, to note when each call began and ended
 (``time.time()``), so the benchmark can tell the read phase from the rest, and notes its own
 peak RSS (see peak.py). Nothing in netsync is changed. With ``BENCH_PROFILE=FILE`` in the
@@ -22,7 +22,8 @@ started = time.time()
 
 from peak import peak_rss_kib  # noqa: E402  (this folder is on sys.path: it holds the script)
 
-from netsync import cli, engine  # noqa: E402
+from netsync import commands  # noqa: E402
+from netsync.app import engine  # noqa: E402
 
 # Phase functions of engine.py, old names and new; a missing one is skipped.
 PHASES = (
@@ -61,10 +62,10 @@ def main() -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-        code = profiler.runcall(cli.main, argv)
+        code = profiler.runcall(commands.main, argv)
         profiler.dump_stats(profile)
     else:
-        code = cli.main(argv)
+        code = commands.main(argv)
     result = {
         "exit": code,
         "started": started,

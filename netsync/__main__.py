@@ -1,5 +1,5 @@
 """`python -m netsync`: the same as the `netsync` command."""
 
-from netsync.cli import entry
+from netsync.commands import entry
 
 entry()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import servers
 
-from netsync import demo
+from netsync.app import demo
 
 TODAY = dt.date(2026, 11, 26)
 

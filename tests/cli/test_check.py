@@ -21,8 +21,10 @@ import servers
 import twisted
 from scenario import write_config
 
-from netsync import checks, cli
-from netsync.cli import main
+from netsync import commands
+from netsync.app import session
+from netsync.commands import check as checks
+from netsync.commands import common, main
 
 
 def check(config: Path) -> int:
@@ -31,9 +33,12 @@ def check(config: Path) -> int:
 
 def run_check(config: Path, *, now: dt.datetime) -> int:
     """check with this machine's clock set to ``now`` (compared with the server's Date)."""
-    args = cli.build_parser().parse_args(["--config", str(config), "check"])
+    args = commands.build_parser().parse_args(["--config", str(config), "check"])
     return checks.run_checks(
-        lambda: cli.load_config(args), cli.connections, cli.open_state, now=lambda: now
+        lambda: common.load_config(args),
+        session.connections,
+        session.open_state,
+        now=lambda: now,
     )
 
 

@@ -37,12 +37,14 @@ import servers
 from memkeyring import MemoryKeyring
 from scenario import write_config
 
-from netsync import cli, daemon, dav, demo
-from netsync.config import parse_settings
-from netsync.engine import Connections, Report
-from netsync.model import Reminder
+from netsync import commands, dav
+from netsync.app import daemon, demo, session
+from netsync.app.config import parse_settings
+from netsync.app.engine import Connections, Report
+from netsync.commands import common, set_password
+from netsync.core.model import Reminder
 
-ENTRY = "from netsync.cli import entry; entry()"
+ENTRY = "from netsync.commands import entry; entry()"
 INTERVAL = '[daemon]\ninterval = "1s"'
 MARKER = "SECRET-NOTE-MARKER"
 CYCLE_STATUS = re.compile(
@@ -368,8 +370,10 @@ def test_outage_is_retried_with_backoff_and_caught_up_without_duplicates(
             birthdays = [c for c in of_contact(found, index) if "turns 40" in str(c["SUMMARY"])]
             assert len(birthdays) == 1, index
         # Nothing lost: the calendar holds the whole plan, so a sync now would write nothing.
-        settings = cli.load_config(cli.build_parser().parse_args(["--config", str(config), "run"]))
-        report = cli.run_once(settings, today=cli.today_for(settings, None), dry_run=True)
+        settings = common.load_config(
+            commands.build_parser().parse_args(["--config", str(config), "run"])
+        )
+        report = session.run_once(settings, today=session.today_for(settings, None), dry_run=True)
         assert (report.created, report.updated, report.deleted) == (0, 0, 0), report.lines
     finally:
         notes.close()
@@ -415,7 +419,7 @@ def test_run_without_a_password_exits_78_naming_what_it_tried(
     monkeypatch.delenv("NETSYNC_PASSWORD")
     config = tmp_path / "config.toml"
     config.write_text('[contacts]\nurl = "https://dav.example.com/"\nusername = "alice"\n')
-    assert cli.main(["--config", str(config), "run"]) == 78
+    assert commands.main(["--config", str(config), "run"]) == 78
     err = capsys.readouterr().err
     assert "no password for contacts (alice)" in err and "keyring netsync/alice" in err
 
@@ -526,7 +530,7 @@ def test_passwords_in_use_are_blanked_from_any_log_line() -> None:
 
 
 def test_library_debug_output_is_never_logged(capsys: pytest.CaptureFixture[str]) -> None:
-    cli.setup_logging(5, False)
+    common.setup_logging(5, False)
     logging.getLogger("caldav").debug("request body NOTE:%s", MARKER)
     logging.getLogger().info("caldav logs some bodies on the root logger: %s", MARKER)
     logging.getLogger("netsync.test").debug("our own debug line")
@@ -571,7 +575,7 @@ def test_set_password_from_a_pipe_stores_it_and_says_where(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("n3w-pass\n"))
-    assert cli.main(account) == 0
+    assert commands.main(account) == 0
     assert memory_keyring.store == {("netsync", "alice"): "n3w-pass"}
     out = capsys.readouterr().out
     assert "keyring netsync/alice" in out and "n3w-pass" not in out
@@ -585,10 +589,10 @@ def test_set_password_on_a_terminal_asks_twice(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", Terminal())
     answers = iter(["first-try", "first-tyr", "n3w-pass", "n3w-pass"])
-    monkeypatch.setattr(daemon.getpass, "getpass", lambda prompt="": next(answers))
-    assert cli.main(account) == 2
+    monkeypatch.setattr(set_password.getpass, "getpass", lambda prompt="": next(answers))
+    assert commands.main(account) == 2
     assert "differ" in capsys.readouterr().err and memory_keyring.store == {}
-    assert cli.main(account) == 0
+    assert commands.main(account) == 0
     assert memory_keyring.store == {("netsync", "alice"): "n3w-pass"}
 
 
@@ -600,7 +604,7 @@ def test_set_password_without_a_keyring_points_to_the_alternatives(
     stdin = io.StringIO("never-read\n")
     monkeypatch.setattr(sys, "stdin", stdin)
     try:
-        assert cli.main(account) == 78
+        assert commands.main(account) == 78
     finally:
         keyring.set_keyring(previous)
     err = capsys.readouterr().err

@@ -1,7 +1,7 @@
 """`netsync init` against real Radicale (with auth) and Xandikos: unattended with flags, and as a
 new user meets it, through a pseudo-terminal; the config it writes must work for `sync`.
 
-The pty tests run the real program (``python -m netsync.wizard init``, which is
+The pty tests run the real program (``python -m netsync init``, which is
 ``netsync init``) on a terminal of its own, so ``input()`` and ``getpass`` behave as for a
 person: the password is typed without echo and must not show up in the transcript.
 """
@@ -30,8 +30,10 @@ import twisted
 from memkeyring import MemoryKeyring
 from scenario import TODAY, upload_sample
 
-from netsync import cli, discovery, wizard
-from netsync.cli import main
+from netsync import commands
+from netsync.commands import init as wizard
+from netsync.commands import main
+from netsync.dav import discovery
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "netsync.example.toml").read_text()
 
@@ -48,7 +50,7 @@ def _fresh_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def init(monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
     """`netsync init ARGS` in this process, standard input not a terminal."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    return wizard.main(["init", *args, "--today", TODAY.isoformat()])
+    return main(["init", *args, "--today", TODAY.isoformat()])
 
 
 def sync(config: Path) -> int:
@@ -370,7 +372,7 @@ def test_the_global_config_flag_and_the_default_path(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO())
     elsewhere = tmp_path / "elsewhere.toml"
-    assert wizard.main(["--config", str(elsewhere), "init", "--server", xandikos.root]) == 0
+    assert main(["--config", str(elsewhere), "init", "--server", xandikos.root]) == 0
     assert elsewhere.exists()
     assert init(monkeypatch, "--server", xandikos.root) == 0
     default = tmp_path / "home" / ".config" / "netsync" / "config.toml"
@@ -452,10 +454,7 @@ def test_choosing_among_several_and_read_only_calendars_are_not_offered(
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "init" not in sub.choices:  # until cli.build_parser registers it
-        wizard.register(sub)
+    parser = commands.build_parser()
     return parser.parse_args([*argv, "--today", TODAY.isoformat()])
 
 
@@ -464,7 +463,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 # Make the pty the child's controlling terminal (getpass reads /dev/tty), then run init.
 BOOT = (
     "import fcntl, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "from netsync.wizard import main; sys.exit(main(sys.argv[1:]))"
+    "from netsync.commands import main; sys.exit(main(sys.argv[1:]))"
 )
 
 
@@ -717,7 +716,7 @@ def test_init_help_stays_fast() -> None:
     """cli imports a command's module to build its parser; `netsync --help` must not pay for
     caldav, icalendar or keyring because of init."""
     code = (
-        "import sys, netsync.wizard; "
+        "import sys, netsync.commands.init; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'caldav', 'icalendar', 'vobject', 'niquests', 'keyring', 'dns'}))"
     )

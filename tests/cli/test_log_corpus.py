@@ -29,10 +29,16 @@ import pytest
 import servers
 from scenario import write_config
 
-from netsync import notes
-from netsync.cli import main
-from netsync.notepatch import read_note
-from netsync.vcardtext import ContentLine, newline_of, parse_property, split_lines, unescape_text
+from netsync.commands import main
+from netsync.core import notes
+from netsync.core.notepatch import read_note
+from netsync.core.vcardtext import (
+    ContentLine,
+    newline_of,
+    parse_property,
+    split_lines,
+    unescape_text,
+)
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 TODAY = dt.date(2026, 11, 26)

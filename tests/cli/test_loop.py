@@ -15,8 +15,9 @@ import pytest
 import servers
 from scenario import TODAY, upload_sample, write_config
 
-from netsync import dav_contacts, notepatch, notes
-from netsync.cli import main
+from netsync.commands import main
+from netsync.core import notepatch, notes
+from netsync.dav import addressbook
 
 CHEN = "p002.vcf"  # Chen Wei, chen@example.net, Friends (60d), last contact 100 days ago
 ALICE = "p000.vcf"  # Alice Jansen, every 60d, last contact 75 days ago
@@ -281,7 +282,7 @@ def test_a_phone_edit_between_read_and_write_survives(
     synced: tuple[servers.Server, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, config = synced
-    real_put = dav_contacts.put_card
+    real_put = addressbook.put_card
     edits = []
 
     def phone_edits_first(client: object, href: str, text: str, *, etag: str) -> str | None:
@@ -293,7 +294,7 @@ def test_a_phone_edit_between_read_and_write_survives(
             edits.append(href)
         return real_put(client, href, text, etag=etag)
 
-    monkeypatch.setattr(dav_contacts, "put_card", phone_edits_first)
+    monkeypatch.setattr(addressbook, "put_card", phone_edits_first)
     assert run(config, "log", "Chen Wei", "--via", "coffee") == 0
     assert edits
     card = davcheck.get(server, server.addressbook + CHEN).decode()

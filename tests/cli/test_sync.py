@@ -19,8 +19,8 @@ import pytest
 import servers
 from scenario import TODAY, upload_sample, write_config
 
-from netsync.cli import main
-from netsync.engine import Report
+from netsync.app.engine import Report
+from netsync.commands import main
 
 
 def sync(config: Path, *args: str) -> int:
@@ -281,9 +281,9 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
 ) -> None:
     """Sync reports that list nothing need no lookup of what is cached: a no-change cycle
     reads no row per contact or reminder, whatever the size of the address book."""
-    from netsync.cli import run_once
-    from netsync.config import load_settings
-    from netsync.state import State
+    from netsync.app.config import load_settings
+    from netsync.app.state import State
+    from netsync.commands.common import run_once
 
     upload_sample(server)
     config = write_config(server, tmp_path)
@@ -308,8 +308,8 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
 def test_a_card_edited_where_netsync_does_not_look_is_not_planned_again(
     server: servers.Server, tmp_path: Path
 ) -> None:
-    from netsync.cli import run_once
-    from netsync.config import load_settings
+    from netsync.app.config import load_settings
+    from netsync.commands.common import run_once
 
     upload_sample(server)
     config = write_config(server, tmp_path)
@@ -338,8 +338,8 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
     """A new number or a new birthday moves no follow-up: the cycle plans that contact alone
     over the plan in the calendar (engine.replan_edits), and the calendar ends as a full plan
     from an empty state directory wants it, to the reminder."""
-    from netsync.cli import run_once
-    from netsync.config import load_settings
+    from netsync.app.config import load_settings
+    from netsync.commands.common import run_once
 
     upload_sample(server)
     config = write_config(server, tmp_path)

@@ -12,7 +12,7 @@ from pathlib import Path
 import servers
 from scenario import TODAY, write_config
 
-NETSYNC = [sys.executable, "-c", "from netsync.cli import entry; entry()"]
+NETSYNC = [sys.executable, "-c", "from netsync.commands import entry; entry()"]
 
 
 def on_terminal(argv: list[str], env: dict[str, str]) -> str:

@@ -4,7 +4,7 @@ The phone is played with plain HTTP against the real server (never through the f
 it reads a card, changes it the way a contacts app would (a TEL, the user's note text, a
 ``last:`` typed as ``24-11-2026``), and PUTs it back with If-Match, re-reading on 412 as a phone
 does. The end state is read the same way and parsed here without netsync's code, except for
-the NOTE block grammar (``netsync.notes``), which both runs compared share.
+the NOTE block grammar (``netsync.core.notes``), which both runs compared share.
 
 A ``Script`` is a seeded list of steps, each a day and a few phone actions, made once and
 played against two servers: one reached directly, one through the fault proxy.
@@ -24,7 +24,7 @@ import davcheck
 import icalendar
 import servers
 
-from netsync import notes
+from netsync.core import notes
 
 TODAY = dt.date(2026, 11, 26)
 NOTE_LINE = re.compile(r"(?i)^(?:[A-Za-z0-9-]+\.)?NOTE[;:]")
@@ -203,7 +203,7 @@ class Phone:
 
 def upload_people(server: servers.Server, count: int) -> None:
     """The first ``count`` of the demo's sample people, PUT as a phone would."""
-    from netsync import demo
+    from netsync.app import demo
 
     for index, person in enumerate(demo.sample_people(TODAY)[:count]):
         assert servers.put_card(server, f"p{index:03d}.vcf", demo.vcard(person, index)) == 201

@@ -32,10 +32,10 @@ from hypothesis import strategies as st
 from phonebook import CALENDAR, TODAY, Phone
 from scenario import write_config
 
-from netsync import cards, ics, notepatch, notes, occasions, planner
-from netsync.cli import main
-from netsync.model import PlanSettings
-from netsync.vcardtext import split_lines
+from netsync.commands import main
+from netsync.core import cards, ics, notepatch, notes, occasions, planner
+from netsync.core.model import PlanSettings
+from netsync.core.vcardtext import split_lines
 
 EXAMPLES: Counter[str] = Counter()
 SECTION_WHAT = """Hypothesis over the NOTE block grammar (keys in both languages and any case,

@@ -39,7 +39,7 @@ SEED = 917
 def spawn(side: Side, args: list[str], proxy: FaultProxy, *, kill_at: int, phase: str) -> int:
     """Run netsync as a process; SIGKILL it at request ``kill_at`` (``phase`` before/after)."""
     env = {**os.environ, "NETSYNC_PASSWORD": servers.PASSWORD}
-    argv = [sys.executable, "-c", "from netsync.cli import entry; entry()"]
+    argv = [sys.executable, "-c", "from netsync.commands import entry; entry()"]
     argv += ["--config", str(side.config), "-q", *args]
     holder: list[subprocess.Popen[bytes]] = []
 

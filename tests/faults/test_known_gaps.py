@@ -32,8 +32,9 @@ from phonebook import CALENDAR, TODAY, Phone, iso_last
 from scenario import upload_sample
 from twosides import configure
 
-from netsync import cards, demo, planner
-from netsync.model import FOLLOW_UP, Cadence, Contact, Ledger, PlanSettings, Reminder
+from netsync.app import demo
+from netsync.core import cards, planner
+from netsync.core.model import FOLLOW_UP, Cadence, Contact, Ledger, PlanSettings, Reminder
 
 CHEN = "p002.vcf"  # Chen Wei: a follow-up due today
 
@@ -46,7 +47,7 @@ def test_a_follow_up_deleted_on_the_phone_survives_a_failed_cycle(
     with FaultProxy(xandikos.root) as proxy:
         config = configure(xandikos, tmp_path, proxy)
         argv = ["--config", str(config), "sync", "--today", TODAY.isoformat()]
-        from netsync.cli import main
+        from netsync.commands import main
 
         assert main(argv) == 0
         cal = davcheck.calendars(xandikos)[CALENDAR]

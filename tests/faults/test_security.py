@@ -31,7 +31,7 @@ from faultproxy import FaultProxy
 from phonebook import CALENDAR, TODAY
 from scenario import upload_sample, write_config
 
-from netsync.cli import build_parser, main
+from netsync.commands import build_parser, main
 
 WHAT = """A self-signed TLS server (Xandikos behind the proxy speaking TLS with a certificate
 made for the test) must be refused with exit 75 and a message naming the certificate, also
@@ -313,7 +313,7 @@ def test_no_secret_reaches_a_child_through_argv(
     monkeypatch.delenv("NETSYNC_PASSWORD")
     env = {k: v for k, v in os.environ.items() if k != "NETSYNC_PASSWORD"}
     done = subprocess.run(
-        [sys.executable, "-c", "from netsync.cli import entry; entry()", "--config",
+        [sys.executable, "-c", "from netsync.commands import entry; entry()", "--config",
          str(config), "sync", "--today", TODAY.isoformat()],
         capture_output=True, env=env, timeout=120,
     )  # fmt: skip

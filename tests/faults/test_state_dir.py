@@ -187,7 +187,7 @@ def test_a_state_path_that_is_a_file_is_a_config_error_not_a_traceback(
     config.write_text(
         f'[contacts]\nurl = "http://127.0.0.1:9/dav/"\n[state]\ndir = "{tmp_path / "state"}"\n'
     )
-    from netsync.cli import main
+    from netsync.commands import main
 
     assert main(["--config", str(config), "sync"]) == 78
     err = capsys.readouterr().err

@@ -25,7 +25,7 @@ from phonebook import TODAY, Phone, iso_last, note_of, split_block, with_last, w
 from scenario import upload_sample
 from twosides import Side, configure
 
-from netsync import writeback
+from netsync.app import writeback
 
 STORMED = ("p000.vcf", "p002.vcf", "p004.vcf")  # Alice Jansen, Chen Wei, Hanna Kowalska
 FREE_RUN_EDITS = 400  # the free-running storm stops after this many saves at the latest

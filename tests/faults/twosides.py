@@ -34,7 +34,7 @@ from phonebook import (
 )
 from scenario import write_config
 
-from netsync.cli import main
+from netsync.commands import main
 
 
 def configure(server: servers.Server, tmp: Path, proxy: FaultProxy | None) -> Path:

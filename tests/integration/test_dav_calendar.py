@@ -1,4 +1,4 @@
-"""The reminders calendar on real Radicale and Xandikos servers (netsync/dav_calendar.py):
+"""The reminders calendar on real Radicale and Xandikos servers (netsync/calendar.py):
 discovery, preconditions, sync with its fallbacks, and objects that are not netsync's."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import servers
 
-from netsync import dav, dav_calendar, ics
-from netsync.model import FOLLOW_UP, OCCASION, Reminder
+from netsync import dav
+from netsync.core import ics
+from netsync.core.model import FOLLOW_UP, OCCASION, Reminder
+from netsync.dav import calendar
 
 STAMP = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
 NAME = "Keep in touch"
@@ -82,7 +84,7 @@ def phone(server: servers.Server) -> Iterator[Any]:
 
 @pytest.fixture
 def cal(client: Any, server: servers.Server) -> str:
-    return dav_calendar.find_calendar(client, server.root, NAME)
+    return calendar.find_calendar(client, server.root, NAME)
 
 
 def phone_put(phone: Any, href: str, data: str | bytes, *, etag: str | None = None) -> None:
@@ -93,8 +95,8 @@ def phone_put(phone: Any, href: str, data: str | bytes, *, etag: str | None = No
     assert response.status in (201, 204), response.status
 
 
-def stored(client: Any, cal: str) -> dict[str, dav_calendar.StoredObject]:
-    changes = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+def stored(client: Any, cal: str) -> dict[str, calendar.StoredObject]:
+    changes = calendar.fetch_reminders(client, cal, token=None, known={})
     return {obj.href: obj for obj in changes.changed}
 
 
@@ -104,79 +106,79 @@ def stored(client: Any, cal: str) -> dict[str, dav_calendar.StoredObject]:
 def test_find_calendar_makes_keep_in_touch_once_and_then_finds_it(
     client: Any, server: servers.Server
 ) -> None:
-    first = dav_calendar.find_calendar(client, server.root, NAME)
+    first = calendar.find_calendar(client, server.root, NAME)
     assert first.startswith(server.calendar_home) and first.endswith("/")
     assert first.removeprefix(server.calendar_home).startswith("keep-in-touch-")
-    again = dav_calendar.find_calendar(client, server.root, "keep in TOUCH")
+    again = calendar.find_calendar(client, server.root, "keep in TOUCH")
     with connect(server) as other:
-        via_principal = dav_calendar.find_calendar(other, f"{server.root}alice/", NAME)
+        via_principal = calendar.find_calendar(other, f"{server.root}alice/", NAME)
     assert again == first == via_principal
     body = '<d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>'
     home = client.propfind(server.calendar_home, body, depth=1)
     names = [r.properties.get("{DAV:}displayname") for r in home.results]
     assert names.count(NAME) == 1, names
     # it takes tasks as well as events
-    href, _etag = dav_calendar.create(client, first, TASK, stamp=STAMP)
+    href, _etag = calendar.create(client, first, TASK, stamp=STAMP)
     assert href == f"{first}{TASK.uid}.ics"
 
 
 def test_a_calendar_url_is_used_as_it_is(client: Any, server: servers.Server, cal: str) -> None:
     calls = recorded(client)
-    assert dav_calendar.find_calendar(client, cal, "another name", create=False) == cal
-    assert dav_calendar.find_calendar(client, cal.rstrip("/"), "x") == cal
+    assert calendar.find_calendar(client, cal, "another name", create=False) == cal
+    assert calendar.find_calendar(client, cal.rstrip("/"), "x") == cal
     assert methods(calls) == ["PROPFIND", "PROPFIND"]  # no principal discovery, no MKCALENDAR
 
 
 def test_an_address_book_url_is_the_wrong_collection(client: Any, server: servers.Server) -> None:
     with pytest.raises(dav.WrongCollection, match="address book"):
-        dav_calendar.find_calendar(client, server.addressbook, NAME)
+        calendar.find_calendar(client, server.addressbook, NAME)
 
 
 def test_without_create_a_missing_calendar_is_an_error_naming_those_there_are(
     client: Any, server: servers.Server, cal: str
 ) -> None:
     with pytest.raises(dav.DavError, match=r"no calendar named 'Birthdays'.*'Keep in touch'"):
-        dav_calendar.find_calendar(client, server.root, "Birthdays", create=False)
+        calendar.find_calendar(client, server.root, "Birthdays", create=False)
 
 
 # -- writing with preconditions ------------------------------------------------------------------
 
 
 def test_create_update_delete_only_over_what_was_read(client: Any, phone: Any, cal: str) -> None:
-    href, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    href, etag = calendar.create(client, cal, FOLLOW, stamp=STAMP)
     assert href == f"{cal}{FOLLOW.uid}.ics" and etag
-    with pytest.raises(dav_calendar.Conflict):  # If-None-Match: * on an existing object
-        dav_calendar.create(client, cal, dataclasses.replace(FOLLOW, summary="x"), stamp=STAMP)
+    with pytest.raises(calendar.Conflict):  # If-None-Match: * on an existing object
+        calendar.create(client, cal, dataclasses.replace(FOLLOW, summary="x"), stamp=STAMP)
 
     moved = dataclasses.replace(FOLLOW, day=dt.date(2026, 12, 4))
-    new_etag = dav_calendar.update(client, href, moved, etag=etag, stamp=STAMP)
+    new_etag = calendar.update(client, href, moved, etag=etag, stamp=STAMP)
     assert new_etag and new_etag != etag
     # A stale ETag must lose, also on Xandikos, whose unchanged Schedule-Tag lets caldav's
     # default save() overwrite a newer version.
-    with pytest.raises(dav_calendar.Conflict):
-        dav_calendar.update(client, href, FOLLOW, etag=etag, stamp=STAMP)
+    with pytest.raises(calendar.Conflict):
+        calendar.update(client, href, FOLLOW, etag=etag, stamp=STAMP)
     assert ics.parse(stored(client, cal)[href].data) == (moved, None)
 
     # the phone edits it: netsync's write with the ETag it had read loses
     by_phone = dataclasses.replace(moved, summary="Call Alice about the boat")
     phone_put(phone, href, ics.render(by_phone, stamp=STAMP), etag=new_etag)
-    with pytest.raises(dav_calendar.Conflict):
-        dav_calendar.update(client, href, moved, etag=new_etag, stamp=STAMP)
-    with pytest.raises(dav_calendar.Conflict):
-        dav_calendar.delete(client, href, etag=new_etag)
+    with pytest.raises(calendar.Conflict):
+        calendar.update(client, href, moved, etag=new_etag, stamp=STAMP)
+    with pytest.raises(calendar.Conflict):
+        calendar.delete(client, href, etag=new_etag)
     now = stored(client, cal)[href]
     assert ics.parse(now.data) == (by_phone, None)
 
-    dav_calendar.delete(client, href, etag=now.etag)
+    calendar.delete(client, href, etag=now.etag)
     assert stored(client, cal) == {}
-    dav_calendar.delete(client, href, etag=now.etag)  # already gone: fine
+    calendar.delete(client, href, etag=now.etag)  # already gone: fine
 
 
 def test_update_after_the_phone_deleted_it_is_a_conflict(client: Any, phone: Any, cal: str) -> None:
-    href, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    href, etag = calendar.create(client, cal, FOLLOW, stamp=STAMP)
     assert phone.delete(href).status in (200, 204)
-    with pytest.raises(dav_calendar.Conflict):
-        dav_calendar.update(client, href, FOLLOW, etag=etag or "", stamp=STAMP)
+    with pytest.raises(calendar.Conflict):
+        calendar.update(client, href, FOLLOW, etag=etag or "", stamp=STAMP)
     assert stored(client, cal) == {}  # and it was not brought back
 
 
@@ -191,12 +193,12 @@ def test_update_and_delete_refuse_what_is_not_netsyncs(client: Any, cal: str) ->
     ]:
         reminder = dataclasses.replace(FOLLOW, uid=uid)
         with pytest.raises(dav.DavError, match="refusing"):
-            dav_calendar.update(client, cal + name, reminder, etag='"1"', stamp=STAMP)
+            calendar.update(client, cal + name, reminder, etag='"1"', stamp=STAMP)
         if name != f"{WEDDING.uid}.ics":  # that one is netsync's to delete
             with pytest.raises(dav.DavError, match="refusing"):
-                dav_calendar.delete(client, cal + name, etag='"1"')
+                calendar.delete(client, cal + name, etag='"1"')
     with pytest.raises(dav.DavError, match="refusing"):
-        dav_calendar.create(client, cal, dataclasses.replace(FOLLOW, uid="dentist"), stamp=STAMP)
+        calendar.create(client, cal, dataclasses.replace(FOLLOW, uid="dentist"), stamp=STAMP)
     assert calls == []  # refused before anything was sent
 
 
@@ -206,13 +208,13 @@ def test_update_and_delete_refuse_what_is_not_netsyncs(client: Any, cal: str) ->
 def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
     client: Any, phone: Any, cal: str
 ) -> None:
-    follow, _ = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
-    wedding, _ = dav_calendar.create(client, cal, WEDDING, stamp=STAMP)
+    follow, _ = calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    wedding, _ = calendar.create(client, cal, WEDDING, stamp=STAMP)
     dentist = f"{cal}4C1E2A3B-dentist.ics"
     phone_put(phone, dentist, DENTIST)
 
     calls = recorded(client)
-    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    first = calendar.fetch_reminders(client, cal, token=None, known={})
     assert methods(calls) == ["REPORT", "REPORT"]  # sync-collection + one calendar-multiget
     assert first.complete and first.token and first.deleted == []
     known = {obj.href: obj.etag for obj in first.changed}
@@ -223,7 +225,7 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
     assert b"SUMMARY:Dentist" in by_href[dentist].data
 
     calls.clear()
-    quiet = dav_calendar.fetch_reminders(client, cal, token=first.token, known=known)
+    quiet = calendar.fetch_reminders(client, cal, token=first.token, known=known)
     assert methods(calls) == ["REPORT"]
     assert (quiet.changed, quiet.deleted, quiet.complete) == ([], [], False)
 
@@ -232,7 +234,7 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
     phone_put(phone, follow, ics.render(moved, stamp=STAMP), etag=known[follow])
     assert phone.delete(wedding).status in (200, 204)
     calls.clear()
-    after = dav_calendar.fetch_reminders(client, cal, token=quiet.token, known=known)
+    after = calendar.fetch_reminders(client, cal, token=quiet.token, known=known)
     assert methods(calls) == ["REPORT", "REPORT"]
     assert [obj.href for obj in after.changed] == [follow]
     assert ics.parse(after.changed[0].data) == (moved, None)
@@ -241,10 +243,10 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
 
     # netsync's own write comes back in the sync report, but not as a change
     known = {follow: after.changed[0].etag, dentist: known[dentist]}
-    etag = dav_calendar.update(client, follow, FOLLOW, etag=known[follow], stamp=STAMP)
+    etag = calendar.update(client, follow, FOLLOW, etag=known[follow], stamp=STAMP)
     known[follow] = etag or ""
     calls.clear()
-    echo = dav_calendar.fetch_reminders(client, cal, token=after.token, known=known)
+    echo = calendar.fetch_reminders(client, cal, token=after.token, known=known)
     assert methods(calls) == ["REPORT"]
     assert echo.changed == [] and echo.deleted == []
     assert echo.unchanged == [follow]
@@ -256,13 +258,13 @@ def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
     # RFC 6578 lets a server leave out of the report an object created and deleted since
     # the token (Xandikos does): netsync names what it wrote, and those the report leaves
     # out are asked for. A follow-up the phone deleted is how the user says "done".
-    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
-    follow, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
-    kept, kept_etag = dav_calendar.create(client, cal, TASK, stamp=STAMP)
+    first = calendar.fetch_reminders(client, cal, token=None, known={})
+    follow, etag = calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    kept, kept_etag = calendar.create(client, cal, TASK, stamp=STAMP)
     assert phone.delete(follow).status in (200, 204)
     known = {follow: etag or "", kept: kept_etag or ""}
     calls = recorded(client)
-    changes = dav_calendar.fetch_reminders(
+    changes = calendar.fetch_reminders(
         client, cal, token=first.token, known=known, written=[follow, kept]
     )
     assert changes.deleted == [follow]
@@ -271,7 +273,7 @@ def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
 
     # Nothing of ours left out of the report: no request beyond the sync.
     calls.clear()
-    quiet = dav_calendar.fetch_reminders(
+    quiet = calendar.fetch_reminders(
         client, cal, token=changes.token, known={kept: kept_etag or ""}, written=[]
     )
     assert methods(calls) == ["REPORT"] and quiet.deleted == [] and quiet.changed == []
@@ -279,13 +281,13 @@ def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
 
 def test_an_expired_token_falls_back_to_a_full_listing(client: Any, phone: Any, cal: str) -> None:
     # Radicale: 403 DAV:valid-sync-token after max_sync_token_age; Xandikos: 412.
-    follow, etag = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
-    first = dav_calendar.fetch_reminders(client, cal, token=None, known={})
+    follow, etag = calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    first = calendar.fetch_reminders(client, cal, token=None, known={})
     gone = f"{cal}netsync-follow-up-gone.ics"
     phone_put(phone, f"{cal}4C1E2A3B-dentist.ics", DENTIST)
     calls = recorded(client)
     bad = (first.token or "").rstrip("0123456789abcdef") + "0" * 40
-    changes = dav_calendar.fetch_reminders(
+    changes = calendar.fetch_reminders(
         client, cal, token=bad, known={follow: etag or "", gone: '"old"'}
     )
     # refused sync-collection, a full one, and one multiget for the new object
@@ -299,7 +301,7 @@ def test_an_expired_token_falls_back_to_a_full_listing(client: Any, phone: Any, 
 def test_a_server_without_sync_collection_is_listed_by_propfind(
     client: Any, phone: Any, cal: str
 ) -> None:
-    follow, _ = dav_calendar.create(client, cal, FOLLOW, stamp=STAMP)
+    follow, _ = calendar.create(client, cal, FOLLOW, stamp=STAMP)
     phone_put(phone, f"{cal}4C1E2A3B-dentist.ics", DENTIST)
     send = client.request
 
@@ -311,7 +313,7 @@ def test_a_server_without_sync_collection_is_listed_by_propfind(
 
     client.request = no_sync
     calls = recorded(client)
-    changes = dav_calendar.fetch_reminders(client, cal, token=None, known={follow: '"stale"'})
+    changes = calendar.fetch_reminders(client, cal, token=None, known={follow: '"stale"'})
     assert methods(calls) == ["REPORT", "PROPFIND", "REPORT"]
     assert changes.complete and changes.token is None
     assert {obj.href for obj in changes.changed} == {follow, f"{cal}4C1E2A3B-dentist.ics"}
@@ -325,9 +327,9 @@ def test_a_foreign_object_is_handed_over_and_never_changed(
     phone_put(phone, dentist, DENTIST)
     before = stored(client, cal)[dentist]
     with pytest.raises(dav.DavError, match="refusing"):
-        dav_calendar.delete(client, dentist, etag=before.etag)
+        calendar.delete(client, dentist, etag=before.etag)
     with pytest.raises(dav.DavError, match="refusing"):
-        dav_calendar.update(client, dentist, FOLLOW, etag=before.etag, stamp=STAMP)
+        calendar.update(client, dentist, FOLLOW, etag=before.etag, stamp=STAMP)
     after = stored(client, cal)[dentist]
     assert (after.etag, after.data) == (before.etag, before.data)
 
@@ -339,7 +341,7 @@ def test_a_foreign_object_is_handed_over_and_never_changed(
 def test_a_stored_reminder_reads_back_as_written(
     client: Any, server: servers.Server, cal: str, reminder: Reminder
 ) -> None:
-    href, _etag = dav_calendar.create(client, cal, reminder, stamp=STAMP)
+    href, _etag = calendar.create(client, cal, reminder, stamp=STAMP)
     data = stored(client, cal)[href].data
     if server.kind == "radicale":  # Radicale re-serialises what it stores...
         assert data.replace(b"\n", b"\r\n") != ics.render(reminder, stamp=STAMP)

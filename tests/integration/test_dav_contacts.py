@@ -1,4 +1,4 @@
-"""netsync.dav_contacts against real Radicale and Xandikos: discovery, sync, multiget, PUT.
+"""netsync.dav.addressbook against real Radicale and Xandikos: discovery, sync, multiget, PUT.
 
 Xandikos stores bytes verbatim, so byte-exactness is checked there; Radicale rewrites cards
 through vobject and checks Basic auth, so it covers "the server normalises" and auth.
@@ -17,8 +17,9 @@ import pytest
 import servers
 from caldav.response import DAVResponse
 
-from netsync import dav, dav_contacts
-from netsync.dav_contacts import Card, CardChanges, Conflict, Rejected
+from netsync import dav
+from netsync.dav import addressbook
+from netsync.dav.addressbook import Card, CardChanges, Conflict, Rejected
 
 Connect = Callable[..., Any]
 
@@ -110,7 +111,7 @@ def _by_uid(cards: list[Card]) -> dict[str, Card]:
 
 
 def _initial(client: Any, server: servers.Server) -> CardChanges:
-    return dav_contacts.fetch_changes(client, server.addressbook, token=None, known={})
+    return addressbook.fetch_changes(client, server.addressbook, token=None, known={})
 
 
 def _known(changes: CardChanges) -> dict[str, str]:
@@ -131,7 +132,7 @@ def test_discovery_finds_the_address_book(
         "book": server.addressbook,
     }[start]
     client = connect(server)
-    assert dav_contacts.find_address_books(client, url) == [server.addressbook]
+    assert addressbook.find_address_books(client, url) == [server.addressbook]
 
 
 def test_discovery_from_the_book_costs_one_request(
@@ -139,7 +140,7 @@ def test_discovery_from_the_book_costs_one_request(
 ) -> None:
     client = connect(server)
     with counted(client) as calls:
-        dav_contacts.find_address_books(client, server.addressbook)
+        addressbook.find_address_books(client, server.addressbook)
     assert calls == ["PROPFIND"]
 
 
@@ -150,20 +151,20 @@ def test_a_calendar_is_not_an_address_book(server: servers.Server, connect: Conn
         calendar = f"{server.root}alice/netsync-test/"
         assert client.mkcalendar(calendar).status == 201
     with pytest.raises(dav.WrongCollection, match="is a calendar, not an address book"):
-        dav_contacts.find_address_books(client, calendar)
+        addressbook.find_address_books(client, calendar)
 
 
 def test_nothing_found_names_what_was_tried(xandikos: servers.Server, connect: Connect) -> None:
     client = connect(xandikos)
     url = f"{xandikos.root}nobody/"
     with pytest.raises(dav.DavError, match=r"no address book found .*nobody/: PROPFIND answered"):
-        dav_contacts.find_address_books(client, url)
+        addressbook.find_address_books(client, url)
 
 
 def test_a_wrong_password_is_auth_failed(radicale: servers.Server, connect: Connect) -> None:
     client = connect(radicale, password="wrong")
     with pytest.raises(dav.AuthFailed):
-        dav_contacts.find_address_books(client, radicale.addressbook)
+        addressbook.find_address_books(client, radicale.addressbook)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def test_no_change_costs_one_request(server: servers.Server, connect: Connect) -
     first = _initial(client, server)
     assert len(first.changed) == 3
     with counted(client) as calls:
-        again = dav_contacts.fetch_changes(
+        again = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
     assert calls == ["REPORT"]
@@ -232,7 +233,7 @@ def test_a_card_changed_elsewhere_comes_back_alone(
     edited = _card("b", fn="Bea Edited", note="met at the fair")
     assert servers.put_card(server, "b.vcf", edited, etag=etag_b) in (200, 201, 204)
     with counted(client) as calls:
-        changes = dav_contacts.fetch_changes(
+        changes = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
     assert calls == ["REPORT", "REPORT"]  # sync-collection + multiget of the one card
@@ -251,7 +252,7 @@ def test_a_card_deleted_elsewhere_is_reported(server: servers.Server, connect: C
     first = _initial(client, server)
     assert _delete(server, "a.vcf") in (200, 204)
     with counted(client) as calls:
-        changes = dav_contacts.fetch_changes(
+        changes = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
     assert calls == ["REPORT"]
@@ -275,7 +276,7 @@ def test_an_invalid_token_falls_back_to_a_full_listing(
     assert servers.put_card(server, "d.vcf", _card("d")) == 201
     bad = "http://radicale.org/ns/sync/" + "0" * 64 if server.kind == "radicale" else "0" * 40
     with counted(client) as calls:
-        changes = dav_contacts.fetch_changes(client, server.addressbook, token=bad, known=known)
+        changes = addressbook.fetch_changes(client, server.addressbook, token=bad, known=known)
     assert calls == ["REPORT", "REPORT", "REPORT"]  # refused, full listing, multiget of d
     assert changes.complete and changes.token
     assert [card.href for card in changes.changed] == [_path(server) + "d.vcf"]
@@ -291,7 +292,7 @@ def test_known_etags_are_not_downloaded_again_on_a_full_listing(
     client = connect(server)
     first = _initial(client, server)
     with counted(client) as calls:
-        again = dav_contacts.fetch_changes(
+        again = addressbook.fetch_changes(
             client, server.addressbook, token=None, known=_known(first)
         )
     assert calls == ["REPORT"]
@@ -307,13 +308,13 @@ def test_hrefs_with_space_and_at_stay_in_the_servers_form(
     (card,) = first.changed
     # Radicale writes "p%201%40x.vcf", Xandikos "p%201@x.vcf": kept as each server wrote it.
     assert card.href in (_path(server) + "p%201%40x.vcf", _path(server) + "p%201@x.vcf")
-    again = dav_contacts.fetch_changes(client, server.addressbook, token=None, known=_known(first))
+    again = addressbook.fetch_changes(client, server.addressbook, token=None, known=_known(first))
     assert again.unchanged == [card.href] and again.changed == []
-    new_etag = dav_contacts.put_card(
+    new_etag = addressbook.put_card(
         client, card.href, _card("p1", note="written back"), etag=card.etag
     )
     assert new_etag
-    (reread,) = dav_contacts.get_cards(client, server.addressbook, [card.href])
+    (reread,) = addressbook.get_cards(client, server.addressbook, [card.href])
     assert reread.href == card.href and "NOTE:written back\r\n" in reread.text
 
 
@@ -326,12 +327,12 @@ def test_propfind_listing_diffs_etags(server: servers.Server, connect: Connect) 
         assert servers.put_card(server, f"{uid}.vcf", _card(uid)) == 201
     client = connect(server)
     with counted(client) as calls:
-        first = dav_contacts.fetch_by_propfind(client, server.addressbook, known={})
+        first = addressbook.fetch_by_propfind(client, server.addressbook, known={})
     assert calls == ["PROPFIND", "REPORT"]
     assert first.complete and first.token is None and len(first.changed) == 3
     assert first.deleted == [] and first.unchanged == []
     with counted(client) as calls:
-        same = dav_contacts.fetch_by_propfind(client, server.addressbook, known=_known(first))
+        same = addressbook.fetch_by_propfind(client, server.addressbook, known=_known(first))
     assert calls == ["PROPFIND"]
     assert same.changed == [] and sorted(same.unchanged) == sorted(_known(first))
 
@@ -339,7 +340,7 @@ def test_propfind_listing_diffs_etags(server: servers.Server, connect: Connect) 
     assert servers.put_card(server, "b.vcf", _card("b", fn="Bea"), etag=etag_b) in (200, 204)
     assert _delete(server, "c.vcf") in (200, 204)
     assert servers.put_card(server, "d.vcf", _card("d")) == 201
-    changes = dav_contacts.fetch_by_propfind(client, server.addressbook, known=_known(first))
+    changes = addressbook.fetch_by_propfind(client, server.addressbook, known=_known(first))
     assert sorted(card.href for card in changes.changed) == [
         _path(server) + "b.vcf",
         _path(server) + "d.vcf",
@@ -358,7 +359,7 @@ def test_get_cards_leaves_out_cards_that_are_gone(server: servers.Server, connec
     assert servers.put_card(server, "a.vcf", CRLF_CARD) == 201
     client = connect(server)
     with counted(client) as calls:
-        cards = dav_contacts.get_cards(
+        cards = addressbook.get_cards(
             client, server.addressbook, [_path(server) + "a.vcf", _path(server) + "nope.vcf"]
         )
     assert calls == ["REPORT"]
@@ -376,16 +377,16 @@ def test_put_card_with_the_right_etag(server: servers.Server, connect: Connect) 
         "END:VCARD", "NOTE:[netsync]\\nlast: 2026-11-20\\n[/netsync]\r\nEND:VCARD"
     )
     with counted(client) as calls:
-        new_etag = dav_contacts.put_card(client, card.href, text, etag=card.etag)
+        new_etag = addressbook.put_card(client, card.href, text, etag=card.etag)
     assert calls == ["PUT"]
     assert new_etag and new_etag != card.etag
     # Our own write, with the ETag the PUT returned, is not downloaded again.
     with counted(client) as calls:
-        echo = dav_contacts.fetch_changes(
+        echo = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known={card.href: new_etag}
         )
     assert calls == ["REPORT"] and echo.changed == [] and echo.unchanged == [card.href]
-    (reread,) = dav_contacts.get_cards(client, server.addressbook, [card.href])
+    (reread,) = addressbook.get_cards(client, server.addressbook, [card.href])
     assert reread.etag == new_etag
     assert "last: 2026-11-20" in reread.text
     if server.kind == "xandikos":
@@ -398,8 +399,8 @@ def test_put_card_is_byte_exact_on_xandikos(xandikos: servers.Server, connect: C
     (card,) = _initial(client, xandikos).changed
     assert card.text == MIXED_CARD
     text = card.text.replace("FN:Max Mixed\n", "FN:Max Mixed\nNOTE:hi\n")
-    assert dav_contacts.put_card(client, card.href, text, etag=card.etag)
-    (reread,) = dav_contacts.get_cards(client, xandikos.addressbook, [card.href])
+    assert addressbook.put_card(client, card.href, text, etag=card.etag)
+    (reread,) = addressbook.get_cards(client, xandikos.addressbook, [card.href])
     assert reread.text == text  # caldav would have sent every LF as CRLF
 
 
@@ -412,9 +413,9 @@ def test_a_stale_etag_is_a_conflict(server: servers.Server, connect: Connect) ->
         204,
     )
     with pytest.raises(Conflict) as caught:
-        dav_contacts.put_card(client, card.href, _card("a", note="ours"), etag=card.etag)
+        addressbook.put_card(client, card.href, _card("a", note="ours"), etag=card.etag)
     assert caught.value.href == card.href
-    (current,) = dav_contacts.get_cards(client, server.addressbook, [card.href])
+    (current,) = addressbook.get_cards(client, server.addressbook, [card.href])
     assert "FN:Phone Edit\r\n" in current.text  # the phone's edit survived
 
 
@@ -428,7 +429,7 @@ def test_an_invalid_card_is_rejected_not_a_conflict(
         "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a\r\nFN:A\r\nsecret note without colon\r\nEND:VCARD\r\n"
     )
     with pytest.raises(Rejected) as caught:
-        dav_contacts.put_card(client, card.href, broken, etag=card.etag)
+        addressbook.put_card(client, card.href, broken, etag=card.etag)
     # Xandikos: 412 with CARDDAV:valid-address-data; Radicale: 400.
     assert caught.value.status == (412 if server.kind == "xandikos" else 400)
     assert "secret note" not in str(caught.value)  # the card's text never reaches a log
@@ -497,7 +498,7 @@ def test_a_truncated_sync_reply_is_followed_with_the_new_token() -> None:
             ),
         ]
     )
-    changes = dav_contacts.fetch_changes(client, "http://dav.example/book/", token="", known={})
+    changes = addressbook.fetch_changes(client, "http://dav.example/book/", token="", known={})
     assert [method for method, _ in client.sent] == ["REPORT", "REPORT", "REPORT"]
     assert "<d:sync-token>t1</d:sync-token>" in client.sent[1][1]
     assert "<d:limit>" not in "".join(body for _, body in client.sent)
@@ -518,7 +519,7 @@ def test_a_server_without_sync_collection_gets_the_propfind_listing() -> None:
             (207, _multistatus(_with_data("/book/b.vcf", '"2"', "BEGIN:VCARD\nEND:VCARD\n"))),
         ]
     )
-    changes = dav_contacts.fetch_changes(
+    changes = addressbook.fetch_changes(
         client, "http://dav.example/book/", token="", known={"/book/a.vcf": '"1"'}
     )
     assert [method for method, _ in client.sent] == ["REPORT", "PROPFIND", "REPORT"]
@@ -535,5 +536,5 @@ def test_exact_texts_keep_literal_crs() -> None:
         b'ns:carddav"><C:address-data\r\n content-type="text/vcard">A\r\nB\nC&amp;&#x41;'
         b"<![CDATA[<x>\r\n]]></C:address-data><C:address-data /></m:multistatus>"
     )
-    assert dav_contacts._exact_texts(body) == ["A\r\nB\nC&A<x>\r\n", ""]
-    assert dav_contacts._exact_texts(b"<a:address-data>x<!-- c --></a:address-data>") is None
+    assert addressbook._exact_texts(body) == ["A\r\nB\nC&A<x>\r\n", ""]
+    assert addressbook._exact_texts(b"<a:address-data>x<!-- c --></a:address-data>") is None

@@ -22,8 +22,8 @@ sys.path.insert(0, str(BENCHMARKS))
 import bench  # noqa: E402
 import cardgen  # noqa: E402
 
-from netsync import notepatch  # noqa: E402
-from netsync.dav_contacts import MULTIGET_BATCH  # noqa: E402
+from netsync.core import notepatch  # noqa: E402
+from netsync.dav.addressbook import MULTIGET_BATCH  # noqa: E402
 
 CARDS = 200
 # The generator's phone-typed "last: DD-MM-YYYY" cards: the only contacts a first cycle has

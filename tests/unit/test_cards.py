@@ -1,4 +1,4 @@
-"""One vCard -> Contact (netsync.cards), on cards in tests/data named for the quirk they carry."""
+"""One vCard -> Contact (netsync.core.cards), on cards in tests/data named for their quirk."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netsync.cards import CardError, card_dates, parse_card
-from netsync.model import ANNIVERSARY, BIRTHDAY, OCCASION, Cadence, Contact, DateFact, PartialDate
+from netsync.core.cards import CardError, card_dates, parse_card
+from netsync.core.model import (
+    ANNIVERSARY,
+    BIRTHDAY,
+    OCCASION,
+    Cadence,
+    Contact,
+    DateFact,
+    PartialDate,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TODAY = dt.date(2026, 11, 24)

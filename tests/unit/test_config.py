@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from netsync.config import (
+from netsync.app.config import (
     _KEYS,
     ConfigError,
     Settings,
@@ -15,8 +15,8 @@ from netsync.config import (
     load_settings,
     parse_settings,
 )
-from netsync.durations import parse_cadence, parse_duration
-from netsync.model import Cadence, PlanSettings
+from netsync.core.durations import parse_cadence, parse_duration
+from netsync.core.model import Cadence, PlanSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "netsync.example.toml"
 URL = "https://dav.example.com/"

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netsync import cards, dav_contacts, demo, engine
-from netsync.engine import Report
-from netsync.state import State
+from netsync.app import demo, engine
+from netsync.app.engine import Report
+from netsync.app.state import State
+from netsync.core import cards
+from netsync.dav import addressbook
 
 TODAY = dt.date(2026, 11, 26)
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
@@ -113,7 +115,7 @@ def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
         path.read_bytes().decode("utf-8", "surrogateescape")
         for path in sorted(FIXTURES.rglob("*.vcf"))
     ]
-    downloaded = [dav_contacts.Card(f"{i}.vcf", f'"e{i}"', t) for i, t in enumerate(texts)]
+    downloaded = [addressbook.Card(f"{i}.vcf", f'"e{i}"', t) for i, t in enumerate(texts)]
     early = engine.EarlyParse(TODAY)
     for start in range(0, len(downloaded), 7):  # batches, as the multigets hand them over
         early(downloaded[start : start + 7])

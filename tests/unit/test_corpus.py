@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from netsync.cards import CardError, card_dates, parse_card
-from netsync.model import ANNIVERSARY, BIRTHDAY, OCCASION, DateFact, Ledger, PartialDate
+from netsync.core.cards import CardError, card_dates, parse_card
+from netsync.core.model import ANNIVERSARY, BIRTHDAY, OCCASION, DateFact, Ledger, PartialDate
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 if not FIXTURES.is_dir():

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from netsync import engine, ics
-from netsync.model import Reminder
+from netsync.app import engine
+from netsync.core import ics
+from netsync.core.model import Reminder
 
 REMINDER = Reminder(
     "netsync-follow-up-abc-20261201",

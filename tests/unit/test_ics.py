@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from netsync import ics
-from netsync.model import BIRTHDAY, FOLLOW_UP, KINDS, OCCASION, Reminder
+from netsync.core import ics
+from netsync.core.model import BIRTHDAY, FOLLOW_UP, KINDS, OCCASION, Reminder
 
 STAMP = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
 DAY = dt.date(2026, 12, 3)

@@ -1,4 +1,4 @@
-"""Patching the NOTE inside raw vCards (netsync.notepatch): only the NOTE may change.
+"""Patching the NOTE inside raw vCards (netsync.core.notepatch): only the NOTE may change.
 
 Cards for single quirks are in tests/data/notes_*.vcf; the real-world corpus in
 ../shared/fixtures is used when it is there.
@@ -15,11 +15,11 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from netsync import notepatch
-from netsync.model import Cadence, Ledger, NoteOccasion, PartialDate
-from netsync.notepatch import PatchError, note_block_of, patch_note, read_note
-from netsync.notes import parse_note, replace_block
-from netsync.vcardtext import parse_property, split_lines
+from netsync.core import notepatch
+from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate
+from netsync.core.notepatch import PatchError, note_block_of, patch_note, read_note
+from netsync.core.notes import parse_note, replace_block
+from netsync.core.vcardtext import parse_property, split_lines
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"

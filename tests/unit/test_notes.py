@@ -1,4 +1,4 @@
-"""The ``[netsync]`` block grammar of SPEC section 2 (netsync.notes)."""
+"""The ``[netsync]`` block grammar of SPEC section 2 (netsync.core.notes)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from netsync.model import Cadence, Ledger, NoteOccasion, PartialDate
-from netsync.notes import has_block, parse_note, render_block, replace_block, with_last
+from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate
+from netsync.core.notes import has_block, parse_note, render_block, replace_block, with_last
 
 TODAY = dt.date(2026, 11, 25)
 

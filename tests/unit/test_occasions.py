@@ -1,4 +1,4 @@
-"""Date spellings of SPEC section 3 and yearly occurrences (netsync.occasions)."""
+"""Date spellings of SPEC section 3 and yearly occurrences (netsync.core.occasions)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from netsync.model import PartialDate
-from netsync.occasions import next_occurrence, occurrences, parse_vcard_date
-from netsync.vcardtext import parse_property
+from netsync.core.model import PartialDate
+from netsync.core.occasions import next_occurrence, occurrences, parse_vcard_date
+from netsync.core.vcardtext import parse_property
 
 NO_PARAMS: dict[str, list[str]] = {}
 
@@ -86,7 +86,7 @@ def test_every_spelling_means_a_date(
 def test_text_and_garbage_are_skipped_with_a_debug_log(
     value: str, params: dict[str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="netsync.occasions"):
+    with caplog.at_level(logging.DEBUG, logger="netsync.core.occasions"):
         assert parse_vcard_date(value, params) is None
     assert caplog.records and all(r.levelno == logging.DEBUG for r in caplog.records)
 

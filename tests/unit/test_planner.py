@@ -10,8 +10,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netsync import planner
-from netsync.model import (
+from netsync.core import planner
+from netsync.core.model import (
     ANNIVERSARY,
     BIRTHDAY,
     DIGEST,

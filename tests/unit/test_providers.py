@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netsync import configfile, discovery, providers
-from netsync.config import parse_settings
-from netsync.model import Cadence
+from netsync.app import configfile
+from netsync.app.config import parse_settings
+from netsync.core.model import Cadence
+from netsync.dav import discovery, providers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,7 +213,7 @@ def test_toml_strings_round_trip(value: str) -> None:
     assert tomllib.loads(f"v = {configfile.toml_string(value)}")["v"] == value
 
 
-@pytest.mark.parametrize("module", ["providers", "configfile"])
+@pytest.mark.parametrize("module", ["dav/providers", "app/configfile"])
 def test_pure_modules_import_no_io(module: str) -> None:
     tree = ast.parse((ROOT / "netsync" / f"{module}.py").read_text())
     names = {

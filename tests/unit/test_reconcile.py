@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from netsync.model import BIRTHDAY, FOLLOW_UP, Reminder, StoredReminder
-from netsync.reconcile import diff
+from netsync.core.model import BIRTHDAY, FOLLOW_UP, Reminder, StoredReminder
+from netsync.core.reconcile import diff
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netsync.sdnotify import notify, watchdog_interval
+from netsync.app.sdnotify import notify, watchdog_interval
 
 
 @pytest.fixture

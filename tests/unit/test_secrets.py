@@ -10,8 +10,8 @@ import keyring.backends.fail
 import pytest
 from memkeyring import MemoryKeyring
 
-from netsync import secrets
-from netsync.secrets import (
+from netsync.app import secrets
+from netsync.app.secrets import (
     MissingPassword,
     PasswordCommandError,
     SecretError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netsync.state import State
+from netsync.app.state import State
 
 CAL = "http://example.test/cal/"
 OTHER = "http://example.test/book/"

@@ -1,4 +1,4 @@
-"""The fast paths of netsync.vcardtext read exactly as the plain loops they replaced.
+"""The fast paths of netsync.core.vcardtext read exactly as the plain loops they replaced.
 
 split_lines, parse_property and unescape_text run for every line of every card in a cycle, so
 they take shortcuts (regexes, str.split) where the text allows; the loops below are the
@@ -12,7 +12,7 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from netsync.vcardtext import ContentLine, Property, parse_property, split_lines, unescape_text
+from netsync.core.vcardtext import ContentLine, Property, parse_property, split_lines, unescape_text
 
 # Texts made of the characters that matter to these readers, and a few that do not.
 _ALPHABET = st.sampled_from(list('\r\n \t:;"=\\,.aN-1') + ["QUOTED-PRINTABLE", "\ufeff", "é"])

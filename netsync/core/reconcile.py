@@ -14,8 +14,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netsync.ics import same_content
-from netsync.model import FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
+from netsync.core.ics import same_content
+from netsync.core.model import FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
 
 
 @dataclass(frozen=True)

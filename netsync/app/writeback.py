@@ -13,8 +13,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from netsync import cards, dav, dav_contacts, learn, notepatch, notes
-from netsync.model import Contact
+from netsync import dav
+from netsync.core import cards, learn, notepatch, notes
+from netsync.core.model import Contact
+from netsync.dav import addressbook
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +89,13 @@ def write_contact(
         if not report.dry_run:
             try:
                 etag = (
-                    conn.call("contacts", dav_contacts.put_card, contact.href, new_text, etag=etag)
+                    conn.call("contacts", addressbook.put_card, contact.href, new_text, etag=etag)
                     or ""
                 )
-            except dav_contacts.Conflict:
+            except addressbook.Conflict:
                 # Changed on a phone since we read it: read it again and apply our change to
                 # the new version.
-                fresh = conn.call("contacts", dav_contacts.get_cards, book, [contact.href])
+                fresh = conn.call("contacts", addressbook.get_cards, book, [contact.href])
                 if not fresh:
                     return contact  # deleted meanwhile
                 text, etag = fresh[0].text, fresh[0].etag

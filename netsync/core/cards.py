@@ -3,7 +3,7 @@
 Owns: deciding whether a resource is one usable card (``CardError`` with a short reason
 otherwise), and reading its identity, name, e-mail, phones, categories, organisation flag and
 dates. The NOTE is read by ``notepatch``/``notes``. Cards are read as text with
-``netsync.vcardtext``, not vobject: vobject raises on byte-order marks, on names such as
+``netsync.core.vcardtext``, not vobject: vobject raises on byte-order marks, on names such as
 ``X-MESSAGING/XMPP-ALL`` and on vCard 2.1 quoted-printable, all of which real exports carry.
 """
 
@@ -14,8 +14,8 @@ import json
 import quopri
 from collections.abc import Iterable, Sequence
 
-from netsync import notepatch, notes
-from netsync.model import (
+from netsync.core import notepatch, notes
+from netsync.core.model import (
     ANNIVERSARY,
     BIRTHDAY,
     OCCASION,
@@ -26,8 +26,8 @@ from netsync.model import (
     NoteOccasion,
     PartialDate,
 )
-from netsync.occasions import parse_vcard_date
-from netsync.vcardtext import ContentLine, Property, split_lines, unescape_text
+from netsync.core.occasions import parse_vcard_date
+from netsync.core.vcardtext import ContentLine, Property, split_lines, unescape_text
 
 # The anniversary properties of vCard 4 (ANNIVERSARY, also seen inside 3.0 from DAVx5) and of
 # the vendors that had none in 3.0: Sabre/Nextcloud and rcmcarddav/Thunderbird add-ons

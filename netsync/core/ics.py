@@ -2,7 +2,7 @@
 
 Owns the shape of what netsync writes into the reminders calendar (SPEC section 4) and how a
 stored object, possibly changed by a server or a phone, is read back into a ``Reminder``.
-Pure: standard library, icalendar and ``netsync.model``; the time stamp comes in as an argument.
+Pure: standard library, icalendar and ``netsync.core.model``; the time stamp is an argument.
 
 Shape (what phones show and keep, from the interop research in ../shared/notes/interop.md):
 
@@ -42,7 +42,7 @@ from urllib.parse import quote, unquote
 from icalendar import Alarm, Calendar, Event, Todo
 from icalendar.cal.component import Component
 
-from netsync.model import KINDS, UID_PREFIX, Reminder
+from netsync.core.model import KINDS, UID_PREFIX, Reminder
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ question leaves everything as it was. The password never goes into argv, the con
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import getpass
 import ipaddress
@@ -32,8 +31,19 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from netsync import configfile, discovery, providers
-from netsync.providers import Provider
+from netsync.app import configfile, session
+from netsync.commands.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    UsageError,
+    diagnose,
+    parse_date,
+    print_report,
+    run_once,
+)
+from netsync.dav import discovery, providers
+from netsync.dav.providers import Provider
 
 log = logging.getLogger(__name__)
 
@@ -144,38 +154,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     choices.add_argument(
         "--every", metavar="CADENCE", help="default time between contacts: 30d, 6w, 3m (90d)"
     )
-    p.add_argument("--today", type=_date, metavar="DATE", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_init)
+    p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def cmd_init(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     interactive = not args.non_interactive and _is_terminal(sys.stdin)
     ui = Prompter(interactive=interactive)
     return run_init(args, ui)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The netsync CLI with `init` in it, whether or not cli.build_parser has it yet:
-    ``python -m netsync.wizard init ...`` is ``netsync init ...``."""
-    from netsync import cli
-
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "init" not in sub.choices:
-        register(sub)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    cli.setup_logging(args.verbose, args.quiet)
-    return cli._handle(args.func, args)
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -254,7 +240,6 @@ class Prompter:
 
 
 def _missing(what: str, flag: str) -> Exception:
-    from netsync.cli import UsageError
 
     return UsageError(f"init: no {what} given: pass {flag} (or answer it in a terminal)")
 
@@ -318,8 +303,6 @@ def run_init(
 
 
 def _run(args: argparse.Namespace, ui: Prompter, resolve: discovery.Resolve) -> int:
-    from netsync import cli
-
     _check_flags(args)
     path = _target(args)
     stdin_password = _stdin_password(args)
@@ -339,7 +322,7 @@ def _run(args: argparse.Namespace, ui: Prompter, resolve: discovery.Resolve) -> 
             return _stopped(ui)
         if plan is None:
             ui.say("Nothing was written.")
-            return cli.EXIT_USAGE
+            return EXIT_USAGE
         # Only now is anything changed: the calendar, the keyring, the file.
         if not plan.calendar.url:
             home, name = plan.calendar.home, plan.calendar.name
@@ -400,8 +383,7 @@ def _stopped(ui: Prompter) -> int:
 
 
 def _target(args: argparse.Namespace) -> Path:
-    from netsync.cli import UsageError
-    from netsync.config import default_config_path
+    from netsync.app.config import default_config_path
 
     path: Path = getattr(args, "config", None) or default_config_path()
     path = path.expanduser()
@@ -417,8 +399,7 @@ def _target(args: argparse.Namespace) -> Path:
 
 
 def _check_flags(args: argparse.Namespace) -> None:
-    from netsync.cli import UsageError
-    from netsync.durations import parse_cadence
+    from netsync.core.durations import parse_cadence
 
     if args.password is not None:
         raise UsageError(
@@ -448,7 +429,6 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def _stdin_password(args: argparse.Namespace) -> str | None:
-    from netsync.cli import UsageError
 
     if not args.password_stdin:
         return None
@@ -474,7 +454,6 @@ def _dns() -> discovery.Resolve:
 
 def _where(args: argparse.Namespace, ui: Prompter, resolve: discovery.Resolve, typed: str) -> Where:
     """Candidates from the flags on the first round, else from what the user types."""
-    from netsync.cli import UsageError
 
     if not typed:
         if args.provider:
@@ -557,7 +536,6 @@ def _with_plain_loopback(url: str, typed: str) -> list[str]:
 
 
 def _from_email(ui: Prompter, address: str, resolve: discovery.Resolve) -> Where:
-    from netsync.cli import UsageError
 
     if not providers.looks_like_email(address):
         raise UsageError(f"init: --email: not an e-mail address: {address!r}")
@@ -724,8 +702,7 @@ def _password(
     again: bool = False,
 ) -> tuple[str, str]:
     """(password, where it came from)."""
-    from netsync import secrets
-    from netsync.cli import UsageError
+    from netsync.app import secrets
 
     if not username:
         return "", ""
@@ -755,7 +732,6 @@ def _password(
 
 
 def _refused(args: argparse.Namespace, username: str, source: str) -> Exception:
-    from netsync.cli import UsageError
 
     if not username:
         return UsageError(
@@ -785,7 +761,8 @@ def _log_in(
 ) -> Login:
     """Try each contacts candidate; the first with an address book wins. AuthFailed passes
     through (the server was found); everything else is a _ServerProblem saying what to do."""
-    from netsync import dav, dav_contacts
+    from netsync import dav
+    from netsync.dav import addressbook
 
     problems: list[str] = []
     code = 75
@@ -794,7 +771,7 @@ def _log_in(
             dav.Account(candidate.url, username, password[0], 30.0, _ca_file(args))
         )
         try:
-            find = functools.partial(dav_contacts.find_address_books, client, candidate.url)
+            find = functools.partial(addressbook.find_address_books, client, candidate.url)
             books = dav.call(candidate.url, username, find)
         except dav.AuthFailed:
             client.close()
@@ -814,7 +791,6 @@ def _log_in(
 
 
 def _unreachable_advice(url: str, err: Exception) -> str:
-    from netsync.checks import diagnose
 
     reason, advice = diagnose(url, err, trust="pass --ca-file with it")
     return f"Could not reach {url}: {reason}.\n" + textwrap.fill(
@@ -864,7 +840,6 @@ def _call(login: Login, url: str, fn: Callable[..., Any], *fn_args: Any) -> Any:
 
 def _pick_book(args: argparse.Namespace, ui: Prompter, login: Login) -> str:
     """The [contacts] url: one address book's URL, or the URL that found them all."""
-    from netsync.cli import UsageError
 
     books = _call(login, login.contacts_url, discovery.address_books, login.book_urls)
     wanted = (args.address_book or "").strip()
@@ -901,7 +876,6 @@ def _match(collections: Sequence[discovery.Collection], wanted: str) -> discover
 def _pick_calendar(
     args: argparse.Namespace, ui: Prompter, login: Login, where: Where
 ) -> CalendarChoice:
-    from netsync.cli import UsageError
 
     home, found = _calendars(args, ui, login, where)
     usable = [c for c in found if c.writable is not False and _holds_events(c)]
@@ -995,9 +969,9 @@ def _list_calendars(
 
 
 def _make_calendar(client: Any, home: str, name: str) -> str:
-    from netsync import dav_calendar
+    from netsync.dav import calendar
 
-    return dav_calendar.find_calendar(client, home, name, create=True)
+    return calendar.find_calendar(client, home, name, create=True)
 
 
 def _ask_language(ui: Prompter) -> str:
@@ -1013,7 +987,7 @@ def _ask_language(ui: Prompter) -> str:
 
 
 def _ask_every(ui: Prompter) -> str:
-    from netsync.durations import parse_cadence
+    from netsync.core.durations import parse_cadence
 
     while True:
         answer = ui.ask(
@@ -1037,7 +1011,9 @@ def _keeping(args: argparse.Namespace, ui: Prompter, login: Login) -> Keeping:
         return Keeping("none")
     if login.source == "command":
         return Keeping("command", args.password_command)
-    backend = _keyring_backend()
+    from netsync.app import secrets
+
+    backend = secrets.keyring_backend()
     if backend:
         if ui.confirm(f"Keep the password in the system keyring ({backend})?", default=True):
             return Keeping("keyring")
@@ -1068,7 +1044,7 @@ def _keeping(args: argparse.Namespace, ui: Prompter, login: Login) -> Keeping:
 
 
 def _command_prints(ui: Prompter, command: str, password: str) -> bool:
-    from netsync import secrets
+    from netsync.app import secrets
 
     try:
         got = _run_password_command(command)
@@ -1081,29 +1057,14 @@ def _command_prints(ui: Prompter, command: str, password: str) -> bool:
 def _run_password_command(command: str) -> str:
     """What ``command`` prints, through secrets' own runner (the credential directory, which
     secrets tries first, is left out: this is about the command)."""
-    from netsync import secrets
+    from netsync.app import secrets
 
     env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
     return secrets.get_password(account="contacts", username="", password_command=command, env=env)
 
 
-def _keyring_backend() -> str:
-    """The keyring backend's name, or "" when passwords cannot be kept in one here."""
-    try:
-        import keyring
-        from keyring.backends import chainer, fail
-    except ImportError:
-        return ""
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or (
-        isinstance(backend, chainer.ChainerBackend) and not backend.backends
-    ):
-        return ""
-    return str(getattr(backend, "name", type(backend).__name__))
-
-
 def _keep_password(ui: Prompter, login: Login, keeping: Keeping) -> None:
-    from netsync import secrets
+    from netsync.app import secrets
 
     if keeping.how != "keyring":
         return
@@ -1153,14 +1114,13 @@ def _summary(
 
 def _parse(text: str, path: Path) -> None:
     """The config about to be written must load; a failure here is a bug in init."""
-    from netsync.config import parse_settings
+    from netsync.app.config import parse_settings
 
     parse_settings(tomllib.loads(text), source=str(path))
 
 
 def _write(path: Path, text: str, *, force: bool) -> None:
     """Mode 0600 from the first byte; never over an existing file unless ``force``."""
-    from netsync.cli import UsageError
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not force:
@@ -1186,19 +1146,18 @@ def _write(path: Path, text: str, *, force: bool) -> None:
 
 
 def _dry_run(ui: Prompter, path: Path, login: Login, keeping: Keeping, *, today: Any) -> int:
-    from netsync import cli
-    from netsync.config import load_settings
+    from netsync.app.config import load_settings
 
     settings = load_settings(path)
     ui.say("\nWhat `netsync sync` would do now (a dry run: nothing is written):")
     with _password_for_now(login, keeping):
-        report = cli.run_once(settings, today=cli.today_for(settings, today), dry_run=True)
-    cli.print_report(report, out=ui.out)
+        report = run_once(settings, today=session.today_for(settings, today), dry_run=True)
+    print_report(report, out=ui.out)
     ui.say(
         "\nNext: `netsync sync` writes these reminders; `netsync run` (or the systemd unit) "
         "keeps them up to date; `netsync due` shows who is due."
     )
-    return cli.EXIT_PARTIAL if report.failed else cli.EXIT_OK
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 @contextmanager
@@ -1217,7 +1176,3 @@ def _password_for_now(login: Login, keeping: Keeping) -> Iterator[None]:
             del os.environ["NETSYNC_PASSWORD"]
         else:
             os.environ["NETSYNC_PASSWORD"] = before
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -197,3 +197,20 @@ def _from_keyring(username: str) -> tuple[str, str]:
         log.debug("keyring lookup failed: %s", type(exc).__name__)
         return "", f"keyring failed: {type(exc).__name__}"
     return (password, "") if password else ("", "not stored")
+
+
+def keyring_backend() -> str:
+    """The keyring backend's name, or "" when passwords cannot be kept in one here (no
+    package, or no desktop session with a Secret Service or KWallet). Asked before a prompt,
+    so nobody types a password only to hear that it has nowhere to go."""
+    try:
+        import keyring
+        from keyring.backends import chainer, fail
+    except ImportError:
+        return ""
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring) or (
+        isinstance(backend, chainer.ChainerBackend) and not backend.backends
+    ):
+        return ""
+    return str(getattr(backend, "name", type(backend).__name__))

@@ -52,7 +52,7 @@ class State:
                 raise  # "database is locked" and the like are no setting of the user's
             # Not a cache problem but a setting: the path is a file, or not ours to write.
             # A ConfigError is what the CLI reports as such (exit 78), without a traceback.
-            from netsync.config import ConfigError
+            from netsync.app.config import ConfigError
 
             problem = f"[state] dir {directory}: cannot be used ({err})"
             raise ConfigError([f"{problem}; give a directory netsync may write"]) from err

@@ -29,8 +29,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from netsync import texts
-from netsync.model import (
+from netsync.core import texts
+from netsync.core.model import (
     ANNIVERSARY,
     BIRTHDAY,
     DIGEST,
@@ -42,7 +42,7 @@ from netsync.model import (
     PlanSettings,
     Reminder,
 )
-from netsync.occasions import occurrences
+from netsync.core.occasions import occurrences
 
 DAY_BEFORE = dt.timedelta(hours=-15)  # 09:00 the day before an all-day event
 WEEK_BEFORE = dt.timedelta(days=-6, hours=-15)  # 09:00 a week before

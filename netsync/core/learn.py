@@ -22,8 +22,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from netsync import notes, planner
-from netsync.model import (
+from netsync.core import notes, planner
+from netsync.core.model import (
     FOLLOW_UP,
     UID_PREFIX,
     Contact,

@@ -14,10 +14,8 @@ reminder UID deterministic (SPEC 1, 4): the next cycle redoes the work without d
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
-import getpass
 import logging
 import math
 import os
@@ -31,16 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import schedule
 
-from netsync import sdnotify
+from netsync.app import sdnotify
 
 if TYPE_CHECKING:
-    from netsync.config import Settings
-    from netsync.engine import Connections, Report
+    from netsync.app.config import Settings
+    from netsync.app.engine import Connections, Report
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +164,7 @@ class _Outcome:
 
 def _stoppable(conn: Connections, stop: threading.Event) -> Connections:
     """The same connections, refusing to start a new server call once ``stop`` is set."""
-    from netsync.engine import Connections
+    from netsync.app.engine import Connections
 
     class StoppableConnections(Connections):
         def call(self, *args: Any, **kwargs: Any) -> Any:
@@ -335,18 +332,18 @@ class Daemon:
     def _work(self, settings: Settings, outcome: _Outcome) -> None:
         """The worker thread: one cycle. The state file is opened here because sqlite3
         connections belong to the thread that made them."""
-        from netsync import cli
-        from netsync.engine import run_cycle
+        from netsync.app import session
+        from netsync.app.engine import run_cycle
 
         try:
             if self.conn is None:
-                conn = cli.connections(settings)
+                conn = session.connections(settings)
                 self.redact.add(conn.contacts.password, conn.reminders.password)
                 self.conn = _stoppable(conn, self.stop)
-            state = cli.open_state(settings)
+            state = session.open_state(settings)
             try:
                 outcome.report = run_cycle(
-                    self.conn, state, today=cli.today_for(settings, None), settings=settings
+                    self.conn, state, today=session.today_for(settings, None), settings=settings
                 )
             finally:
                 state.close()
@@ -374,7 +371,7 @@ class Daemon:
     def _failed(self, err: BaseException | None) -> tuple[int, str]:
         """Log what went wrong and what to do; return the delay before the retry and a status."""
         from netsync import dav
-        from netsync.secrets import MissingPassword
+        from netsync.app.secrets import MissingPassword
 
         self.failures += 1
         self._drop_connections()  # fresh connections and passwords (a rotated one) next time
@@ -444,7 +441,7 @@ class Daemon:
         return retry, f"internal error ({name}), retrying in {_human(retry)}"
 
     def _reload(self) -> None:
-        from netsync.config import ConfigError
+        from netsync.app.config import ConfigError
 
         self.reload_wanted = False
         sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
@@ -499,132 +496,3 @@ def _flush_and_exit(code: int) -> None:
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     os._exit(code)
-
-
-def run_daemon(load: Callable[[], Settings], args: argparse.Namespace) -> int:
-    """`netsync run`. A config or password problem at start ends it with 78 (systemd then
-    does not restart it: RestartPreventExitStatus=78); later ones are logged and retried."""
-    from netsync import cli
-
-    settings = load()  # ConfigError -> exit 78 in cli._handle
-    conn = cli.connections(settings)  # MissingPassword -> exit 78
-    try:
-        cli.open_state(settings).close()
-    except (OSError, sqlite3.Error) as err:
-        print(
-            f"netsync: cannot use the state directory {settings.state_dir}: {err}; set "
-            "[state] dir, or StateDirectory= in the unit",
-            file=sys.stderr,
-        )
-        return cli.EXIT_CONFIG
-    redact = RedactSecrets()
-    redact.add(conn.contacts.password, conn.reminders.password)
-    handlers = list(logging.getLogger().handlers)
-    for handler in handlers:
-        handler.addFilter(redact)
-    try:
-        return Daemon(load, settings, conn, redact=redact).run()
-    finally:
-        for handler in handlers:
-            handler.removeFilter(redact)
-
-
-# --- set-password -------------------------------------------------------------------------
-
-
-def _keyring_problem() -> str:
-    """Why the keyring cannot store a password here, or ""; asked before the prompt so
-    nobody types a password only to hear that it has nowhere to go."""
-    try:
-        import keyring
-        from keyring.backends import chainer, fail
-    except ImportError:
-        return "the keyring package is not installed"
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or (
-        isinstance(backend, chainer.ChainerBackend) and not backend.backends
-    ):
-        return "no keyring on this machine (no desktop session with a Secret Service or KWallet)"
-    return ""
-
-
-HEADLESS_HINT = (
-    "on a server give netsync the password another way: as a systemd credential "
-    "(LoadCredential=netsync-password:/etc/netsync/password, see systemd/README.md), "
-    "with password_command in the config, or in $NETSYNC_PASSWORD"
-)
-
-
-def _ask(username: str, url: str) -> str:
-    if not sys.stdin.isatty():
-        # `pass show dav/alice | netsync set-password`: no prompt, no echo to worry about.
-        return sys.stdin.readline().rstrip("\r\n")
-    parts = urlsplit(url)
-    where = parts.hostname or url
-    first = getpass.getpass(f"Password for {username} at {where}: ")
-    if first and getpass.getpass("Once more, to be sure: ") != first:
-        raise ValueError("the two passwords differ; nothing was stored")
-    return first
-
-
-def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
-    """`netsync set-password [--for contacts|reminders]`: prompt, store, say where."""
-    from netsync import cli, secrets
-
-    settings = load()
-    section = settings.contacts if account == "contacts" else settings.reminders
-    username = section.username
-    if not username:
-        print(
-            f"netsync: [{account}] has no username; the keyring keeps a password under the "
-            "username, so set one in the config first (a server without login needs no "
-            "password)",
-            file=sys.stderr,
-        )
-        return cli.EXIT_CONFIG
-    if account == "reminders" and settings.reminders.inherits_login:
-        print(
-            f"[reminders] uses the [contacts] login, so this is the password of {username} "
-            "for both."
-        )
-    earlier = [
-        source
-        for source, active in (
-            ("$CREDENTIALS_DIRECTORY", bool(os.environ.get("CREDENTIALS_DIRECTORY"))),
-            (f"[{account}] password_command", bool(section.password_command)),
-            ("$NETSYNC_PASSWORD", bool(os.environ.get("NETSYNC_PASSWORD"))),
-        )
-        if active
-    ]
-    if earlier:
-        print(
-            f"note: netsync tries {', '.join(earlier)} before the keyring; while that is "
-            "set, it will not use what you store now.",
-            file=sys.stderr,
-        )
-    problem = _keyring_problem()
-    if problem:
-        print(f"netsync: {problem}; {HEADLESS_HINT}", file=sys.stderr)
-        return cli.EXIT_CONFIG
-    try:
-        password = _ask(username, section.url)
-    except ValueError as err:
-        print(f"netsync: {err}", file=sys.stderr)
-        return cli.EXIT_USAGE
-    except (EOFError, KeyboardInterrupt):
-        print("\nnetsync: nothing was stored", file=sys.stderr)
-        return cli.EXIT_USAGE
-    if not password:
-        print("netsync: empty password; nothing was stored", file=sys.stderr)
-        return cli.EXIT_USAGE
-    try:
-        where = secrets.set_password(username, password)
-    except secrets.SecretError as err:
-        print(f"netsync: {err}; {HEADLESS_HINT}", file=sys.stderr)
-        return cli.EXIT_CONFIG
-    print(f"Stored the password of {username} in the {where}.")
-    print(
-        "A running `netsync run` uses it from its next try after a refused login, or at "
-        "once after `systemctl --user reload netsync`."
-    )
-    return cli.EXIT_OK

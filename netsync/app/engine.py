@@ -20,19 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from netsync import (
-    cards,
-    dav,
-    dav_calendar,
-    dav_contacts,
-    ics,
-    learn,
-    planner,
-    reconcile,
-    writeback,
-)
-from netsync.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
-from netsync.state import State
+from netsync import dav
+from netsync.app import writeback
+from netsync.app.state import State
+from netsync.core import cards, ics, learn, planner, reconcile
+from netsync.core.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
+from netsync.dav import addressbook, calendar
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +141,7 @@ def address_books(conn: Connections, state: State) -> list[str]:
     books: list[str] = _cached_lookup(
         state,
         f"books:{url}",
-        lambda: conn.call("contacts", dav_contacts.find_address_books, url),
+        lambda: conn.call("contacts", addressbook.find_address_books, url),
     )
     return books
 
@@ -160,7 +153,7 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
     if cached:
         return cached
     try:
-        found = conn.call("reminders", dav_calendar.find_calendar, url, name, create=create)
+        found = conn.call("reminders", calendar.find_calendar, url, name, create=create)
     except dav.DavError:
         if create:
             raise
@@ -215,7 +208,7 @@ def _sync(
 
 
 def _data(obj: Any) -> bytes:
-    data = obj.text.encode(*ENCODING) if isinstance(obj, dav_contacts.Card) else obj.data
+    data = obj.text.encode(*ENCODING) if isinstance(obj, addressbook.Card) else obj.data
     return bytes(data)
 
 
@@ -239,14 +232,14 @@ class EarlyParse:
         self._jobs: list[Any] = []
         self._interval = 0.0
 
-    def __call__(self, batch: list[dav_contacts.Card]) -> None:
+    def __call__(self, batch: list[addressbook.Card]) -> None:
         if self._pool is None:
             self._interval = sys.getswitchinterval()
             sys.setswitchinterval(self.SWITCH_INTERVAL)
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netsync-parse")
         self._jobs.append(self._pool.submit(self._parse, list(batch)))
 
-    def _parse(self, batch: list[dav_contacts.Card]) -> list[tuple[str, str, Contact | str]]:
+    def _parse(self, batch: list[addressbook.Card]) -> list[tuple[str, str, Contact | str]]:
         return [
             (card.href, card.etag, _parse((card.etag, _data(card)), card.href, today=self.today))
             for card in batch
@@ -458,7 +451,7 @@ def sync_calendar(conn: Connections, state: State, cal: str) -> Synced:
     return _sync(
         conn,
         "reminders",
-        dav_calendar.fetch_reminders,
+        calendar.fetch_reminders,
         cal,
         state,
         keep=_calendar_cache,
@@ -550,21 +543,19 @@ def apply_changes(
     is down ends the cycle (dav.Unreachable) after the writes in flight."""
     jobs: list[tuple[str, Reminder, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
     for reminder in changes.to_create:
-        jobs.append(("+", reminder, dav_calendar.create, (cal, reminder), {"stamp": stamp}))
+        jobs.append(("+", reminder, calendar.create, (cal, reminder), {"stamp": stamp}))
     for stored, reminder in changes.to_update:
         jobs.append(
             (
                 "~",
                 reminder,
-                dav_calendar.update,
+                calendar.update,
                 (stored.href, reminder),
                 {"etag": stored.etag, "stamp": stamp},
             )
         )
     for stored in changes.to_delete:
-        jobs.append(
-            ("-", stored.reminder, dav_calendar.delete, (stored.href,), {"etag": stored.etag})
-        )
+        jobs.append(("-", stored.reminder, calendar.delete, (stored.href,), {"etag": stored.etag}))
     counters = {"+": "created", "~": "updated", "-": "deleted"}
     actions = {"+": "create", "~": "update", "-": "delete"}
     if report.dry_run:
@@ -605,7 +596,7 @@ def detect_calendar_url(conn: Connections, state: State, name: str) -> str:
     cached = state.get_meta(key)
     if cached:
         return cached
-    url = conn.call("reminders", dav_calendar.find_calendar, conn.reminders.url, name, create=False)
+    url = conn.call("reminders", calendar.find_calendar, conn.reminders.url, name, create=False)
     state.set_meta(key, url)
     return url
 
@@ -696,7 +687,7 @@ def refresh(
     books = address_books(conn, state)
     overall = Synced()
     for book in books:
-        synced = _sync(conn, "contacts", dav_contacts.fetch_changes, book, state, on_cards=early)
+        synced = _sync(conn, "contacts", addressbook.fetch_changes, book, state, on_cards=early)
         overall.others |= synced.others
         if synced.hrefs:
             overall.cards[book] = synced.hrefs
@@ -709,7 +700,7 @@ def refresh(
     for name in conn.detect_calendars:
         url = detect_calendar_url(conn, state, name)
         overall.others |= _sync(
-            conn, "reminders", dav_calendar.fetch_reminders, url, state, keep=_summary
+            conn, "reminders", calendar.fetch_reminders, url, state, keep=_summary
         ).changed
     return books, cal, overall
 

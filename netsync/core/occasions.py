@@ -3,7 +3,7 @@
 Owns: reading every date spelling that clients put into BDAY, ANNIVERSARY and their
 vendor-specific cousins into a ``PartialDate`` (month, day, year or None), and finding the
 next occurrence(s) of a yearly month/day, with 29 February on 28 February in common years.
-Pure: standard library and ``netsync.model`` only, no clock.
+Pure: standard library and ``netsync.core.model`` only, no clock.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Protocol
 
-from netsync.model import PartialDate
+from netsync.core.model import PartialDate
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ _WITHOUT_YEAR = re.compile(r"--(?P<m>\d{2})-?(?P<d>\d{2})")
 
 
 class _HasParams(Protocol):
-    """A parsed property (``netsync.vcardtext.Property``): parameter values by upper-case name."""
+    """A parsed property (``vcardtext.Property``): parameter values by upper-case name."""
 
     def param(self, name: str) -> list[str]: ...
 

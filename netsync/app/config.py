@@ -2,7 +2,7 @@
 
 Owns the schema and its defaults, where the file and the state directory live, and the
 warnings a careful user wants (unknown keys, plain http://, a world-readable file). It never
-holds a password: those come from ``netsync.secrets``.
+holds a password: those come from ``netsync.app.secrets``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from netsync.durations import parse_cadence, parse_duration
-from netsync.model import Cadence, PlanSettings
+from netsync.core.durations import parse_cadence, parse_duration
+from netsync.core.model import Cadence, PlanSettings
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from netsync.model import Cadence
+from netsync.core.model import Cadence
 
 _CADENCE = re.compile(r"(\d+)\s*([dwmy])", re.IGNORECASE)
 _DURATION = re.compile(r"(\d+)\s*([smhd])", re.IGNORECASE)

@@ -1,7 +1,7 @@
 """The ``[netsync]`` block in a contact's NOTE (SPEC section 2): find, parse, render, replace.
 
 Owns the block grammar and the line between the user's text and netsync's block. Pure: the
-standard library and ``netsync.model``/``netsync.durations`` only; "today" is an argument.
+standard library and ``netsync.core.model``/``netsync.core.durations`` only; "today" is an argument.
 
 Decisions the SPEC leaves open (also in the README):
 
@@ -34,8 +34,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from netsync.durations import parse_cadence
-from netsync.model import Cadence, Ledger, NoteOccasion, PartialDate
+from netsync.core.durations import parse_cadence
+from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate
 
 START, END = "[netsync]", "[/netsync]"
 _SEPARATOR = "\n\n"

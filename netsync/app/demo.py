@@ -7,14 +7,10 @@ contacted. Nothing leaves this machine; the server's storage is a temporary dire
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import secrets as pysecrets
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -287,59 +283,3 @@ def upload(url: str, password: str, people: list[dict[str, str]]) -> str:
         dav.check_status(response, href, expected=(201, 204), what="PUT")
     client.close()
     return book
-
-
-def run_demo(*, serve: bool, today: dt.date | None) -> int:
-    from netsync import cli
-    from netsync.config import parse_settings
-    from netsync.engine import Connections, run_cycle
-    from netsync.state import State
-
-    today = today or dt.date.today()
-    workdir = Path(tempfile.mkdtemp(prefix="netsync-demo-"))
-    password = pysecrets.token_urlsafe(12)
-    proc, url = start_radicale(workdir, password)
-    try:
-        people = sample_people(today)
-        book = upload(url, password, people)
-        settings = parse_settings(
-            {
-                "contacts": {"url": book, "username": DEMO_USER},
-                "reminders": {"url": f"{url}{DEMO_USER}/", "calendar": "Keep in touch"},
-                "follow_up": {"every": "90d", "categories": {"Family": "30d", "Friends": "60d"}},
-                "state": {"dir": str(workdir / "state")},
-            },
-            source="demo",
-        )
-        print(f"netsync demo: Radicale on {url} with {len(people)} sample contacts\n")
-        from netsync import dav
-
-        conn = Connections(
-            contacts=dav.Account(book, DEMO_USER, password),
-            reminders=dav.Account(f"{url}{DEMO_USER}/", DEMO_USER, password),
-            calendar_name="Keep in touch",
-        )
-        state = State(settings.state_dir)
-        try:
-            report = run_cycle(conn, state, today=today, settings=settings)
-        finally:
-            state.close()
-            conn.close()
-        print("netsync sync:")
-        cli.print_report(report)
-        print("\nnetsync due --days 30:")
-        cli.print_agenda(cli.agenda(report, days=30), today=today, days=30)
-        if serve:
-            print(f"\nServing on {url} (user {DEMO_USER}, password {password}).")
-            print("Press Ctrl-C to stop.")
-            with contextlib.suppress(KeyboardInterrupt):
-                proc.wait()
-        return cli.EXIT_PARTIAL if report.failed else cli.EXIT_OK
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if not serve:
-            shutil.rmtree(workdir, ignore_errors=True)

@@ -32,9 +32,9 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from netsync import notes
-from netsync.model import Ledger
-from netsync.vcardtext import (
+from netsync.core import notes
+from netsync.core.model import Ledger
+from netsync.core.vcardtext import (
     ContentLine,
     Property,
     escape_text,

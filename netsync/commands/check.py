@@ -13,6 +13,7 @@ refused; 75 server unreachable (TLS included).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import email.utils
 import os
@@ -25,12 +26,36 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from netsync.cli import EXIT_CONFIG, EXIT_NOPERM, EXIT_OK, EXIT_UNAVAILABLE
-from netsync.model import UID_PREFIX, Reminder
+from netsync.app import session
+from netsync.commands.common import (
+    EXIT_CONFIG,
+    EXIT_NOPERM,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    diagnose,
+    load_config,
+)
+from netsync.core.model import UID_PREFIX, Reminder
 
 SKEW_LIMIT = dt.timedelta(minutes=5)
 WIDTH = 92  # advice is wrapped; URLs and details are not, so they can be copied whole
 _PROPFIND = '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>'
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check config, credentials, discovery and write access",
+        description="Check the config, the password, the address book and the "
+        "calendar (including write permission), each with a verdict.",
+        epilog="example:\n  netsync check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_checks(lambda: load_config(args), session.connections, session.open_state)
 
 
 @dataclass(frozen=True)
@@ -126,7 +151,7 @@ class _Checker:
     # -- the steps --------------------------------------------------------------------------
 
     def config(self, load: Callable[[], Any]) -> Any:
-        from netsync.config import EXAMPLE_HINT, ConfigError
+        from netsync.app.config import EXAMPLE_HINT, ConfigError
 
         try:
             settings = load()
@@ -160,7 +185,7 @@ class _Checker:
         return settings
 
     def password(self, settings: Any, connect: Callable[[Any], Any]) -> Any:
-        from netsync.secrets import MissingPassword, PasswordCommandError
+        from netsync.app.secrets import MissingPassword, PasswordCommandError
 
         try:
             conn = connect(settings)
@@ -250,11 +275,12 @@ class _Checker:
         )
 
     def address_books(self, settings: Any) -> None:
-        from netsync import dav, dav_contacts
+        from netsync import dav
+        from netsync.dav import addressbook
 
         url = settings.contacts.url
         try:
-            books = self.conn.call("contacts", dav_contacts.find_address_books, url)
+            books = self.conn.call("contacts", addressbook.find_address_books, url)
         except dav.AuthFailed as err:
             raise self._login_failed("contacts", settings.contacts, err) from None
         except dav.WrongCollection as err:
@@ -277,19 +303,18 @@ class _Checker:
         self.say(Verdict("ok", "address books", ", ".join(books)))
 
     def calendar(self, settings: Any) -> str:
-        from netsync import dav, dav_calendar
+        from netsync import dav
+        from netsync.dav import calendar
 
         url, name = settings.reminders.url, settings.reminders.calendar
         try:
             try:
-                cal = self.conn.call(
-                    "reminders", dav_calendar.find_calendar, url, name, create=False
-                )
+                cal = self.conn.call("reminders", calendar.find_calendar, url, name, create=False)
                 made = ""
             except dav.DavError as err:
                 if type(err) is not dav.DavError or "no calendar named" not in str(err):
                     raise
-                cal = self.conn.call("reminders", dav_calendar.find_calendar, url, name)
+                cal = self.conn.call("reminders", calendar.find_calendar, url, name)
                 made = " (it did not exist: made it)"
         except dav.AuthFailed as err:
             raise self._login_failed("reminders", settings.reminders, err) from None
@@ -323,7 +348,8 @@ class _Checker:
         return str(cal)
 
     def write(self, settings: Any, cal: str) -> None:
-        from netsync import dav, dav_calendar
+        from netsync import dav
+        from netsync.dav import calendar
 
         probe = Reminder(
             uid=f"{UID_PREFIX}check-{pysecrets.token_hex(6)}",
@@ -334,7 +360,7 @@ class _Checker:
         )
         stamp = self.now().astimezone(dt.UTC).replace(microsecond=0)
         try:
-            href, etag = self.conn.call("reminders", dav_calendar.create, cal, probe, stamp=stamp)
+            href, etag = self.conn.call("reminders", calendar.create, cal, probe, stamp=stamp)
         except dav.AuthFailed as err:
             raise self._login_failed("reminders", settings.reminders, err) from None
         except dav.Unreachable as err:
@@ -357,10 +383,10 @@ class _Checker:
         try:
             if etag is None:  # no ETag with the PUT: read it, for If-Match
                 listing = self.conn.call(
-                    "reminders", dav_calendar.fetch_reminders, cal, token=None, known={}
+                    "reminders", calendar.fetch_reminders, cal, token=None, known={}
                 )
                 etag = next(o.etag for o in listing.changed if o.href == href)
-            self.conn.call("reminders", dav_calendar.delete, href, etag=etag)
+            self.conn.call("reminders", calendar.delete, href, etag=etag)
         except (dav.DavError, StopIteration) as err:
             self.say(
                 Verdict(
@@ -458,47 +484,6 @@ def _password_source(account: str, section: Any) -> str:
     if os.environ.get("NETSYNC_PASSWORD"):
         return "$NETSYNC_PASSWORD"
     return f"keyring netsync/{section.username}"
-
-
-def diagnose(url: str, err: Any, *, trust: str) -> tuple[str, str]:
-    """(what went wrong, what to do) for a server that could not be reached. ``trust`` says
-    how to trust a private CA where the caller is ("set [contacts] ca_file to its path",
-    "pass --ca-file with it"). Shared with `netsync init`."""
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    reason = str(getattr(err, "reason", err))
-    low = reason.lower()
-    failed = re.search(r"certificate verify failed: ([^(]+?)\s*\(", reason)
-    if failed or "certificate" in low:
-        said = failed.group(1) if failed else "see -v"
-        return (
-            f"TLS certificate not trusted: {said}",
-            f"if {host} is your own server with a self-signed certificate or a private CA, "
-            f"save that certificate as PEM and {trust} (`openssl s_client -showcerts -connect "
-            f"{host}:{port} </dev/null` shows it); otherwise the URL may name the wrong host",
-        )
-    if "wrong_version_number" in low or "record layer" in low or "http request" in low:
-        return (
-            f"{host}:{port} does not speak https (TLS)",
-            f"if the server speaks plain http there (Radicale on port 5232 without TLS), "
-            f"write http://{parts.netloc}/ instead; the password then crosses the network "
-            "unencrypted, so only on a network you trust",
-        )
-    if "refused" in low:
-        return (
-            "connection refused",
-            f"nothing listens at {host}:{port}: is the server running, and are the host and "
-            "port right?",
-        )
-    if "timed out" in low:
-        return "no answer in time", "check the network; a slow server: raise [contacts] timeout"
-    if any(word in low for word in ("name or service", "resolve", "getaddrinfo", "nodename")):
-        return (
-            f"the host name {host} is unknown",
-            "check the address for a typo, and that this machine can look up names (DNS)",
-        )
-    return reason, "check the URL, the network, and that the server is up"
 
 
 def _diagnosed(url: str, err: Any) -> tuple[str, str]:

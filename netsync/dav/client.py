@@ -1,6 +1,6 @@
 """The HTTP side shared by CardDAV and CalDAV: one caldav DAVClient per account, and errors.
 
-caldav's DAVClient carries both protocols (it has no address-book objects; dav_contacts.py
+caldav's DAVClient carries both protocols (it has no address-book objects; addressbook.py
 speaks CardDAV over its request/propfind/report/put). This module owns building the client
 (Basic auth pinned, TLS verified, explicit timeouts) and turning transport failures into the
 few errors the CLI maps to exit codes.

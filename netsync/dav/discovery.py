@@ -145,12 +145,12 @@ def _in_domain(host: str, domain: str) -> bool:
 def well_known(client: Any, url: str, service: str) -> str:
     """Where ``/.well-known/SERVICE`` on ``url``'s server leads (RFC 6764 section 5), for a
     root URL; ``url`` itself when it has a path, or when the server has no well-known."""
-    from netsync import dav_contacts  # here: `netsync init --help` must not load icalendar
+    from netsync.dav import addressbook  # here: `netsync init --help` must not load icalendar
 
     if urlsplit(url).path not in ("", "/"):
         return url
     start = urljoin(url, f"/.well-known/{service}")
-    reply = dav_contacts._propfind(client, start, dav_contacts._DISCOVER, 0)
+    reply = addressbook._propfind(client, start, addressbook._DISCOVER, 0)
     if reply.status == 207 and not reply.url.rstrip("/").endswith(f".well-known/{service}"):
         return str(reply.url)
     return url
@@ -170,13 +170,13 @@ def address_books(client: Any, urls: Sequence[str]) -> list[Collection]:
 def calendars(client: Any, url: str) -> tuple[str, list[Collection]]:
     """The calendar home reachable from ``url`` and the calendars in it (by name); when
     ``url`` is a calendar itself, its parent and just that one."""
-    from netsync import dav_calendar
+    from netsync.dav import calendar
 
     response = client.propfind(url, _LIST, depth=0)
     check_status(response, url, expected=(207,), what="PROPFIND")
     if _is_calendar(response):
         return urljoin(_slash(url), ".."), list(_collections(response, url))[:1]
-    home = dav_calendar._calendar_home(client, url)
+    home = calendar._calendar_home(client, url)
     response = client.propfind(home, _LIST, depth=1)
     check_status(response, home, expected=(207,), what="PROPFIND")
     found = _collections(response, home, only_calendars=True)

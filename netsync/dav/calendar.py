@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 from xml.sax.saxutils import escape
 
-from netsync import ics
+from netsync.core import ics
+from netsync.core.model import Reminder
 from netsync.dav import DavError, WrongCollection, check_status, translated_errors
-from netsync.model import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _C = "{urn:ietf:params:xml:ns:caldav}"
 _CARD = "{urn:ietf:params:xml:ns:carddav}"
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
 _ICS = {"Content-Type": "text/calendar; charset=utf-8"}
-_BATCH = 500  # hrefs per calendar-multiget (as dav_contacts.MULTIGET_BATCH, and for its reason)
+_BATCH = 500  # hrefs per calendar-multiget (as addressbook.MULTIGET_BATCH, and for its reason)
 _MAX_PAGES = 100  # sync-collection pages followed after a 507 truncation (RFC 6578 section 3.6)
 
 _RESOURCETYPE = (

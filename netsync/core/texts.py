@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from netsync.model import ANNIVERSARY, BIRTHDAY, FOLLOW_UP, Contact
+from netsync.core.model import ANNIVERSARY, BIRTHDAY, FOLLOW_UP, Contact
 
 NOTE_PREVIEW = 300  # characters of the user's own note shown in a description
 

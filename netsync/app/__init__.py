@@ -1,0 +1,1 @@
+"""The application: config, secrets, state, and the cycle that reads, decides and applies."""

@@ -1,0 +1,83 @@
+"""What every command and the daemon set up from the settings: today's date, the two
+accounts with their passwords, the state directory, and one cycle run with all three."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netsync.app.config import Settings
+    from netsync.app.engine import Connections, Progress, Report
+    from netsync.app.state import State
+
+
+def today_for(settings: Settings, override: dt.date | None) -> dt.date:
+    """``override`` (``--today``), else today in ``[locale] timezone`` (or the system's)."""
+    if override is not None:
+        return override
+    if settings.locale.timezone:
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo(settings.locale.timezone)).date()
+    return dt.date.today()
+
+
+def connections(settings: Settings) -> Connections:
+    """Both accounts with their passwords (MissingPassword when one is needed and absent)."""
+    from netsync import dav
+    from netsync.app import secrets
+    from netsync.app.engine import Connections
+
+    c, r = settings.contacts, settings.reminders
+
+    def password(account: str, username: str, command: str) -> str:
+        if not username:
+            return ""  # no username: the server takes no login (Xandikos, a local Radicale)
+        return secrets.get_password(account=account, username=username, password_command=command)
+
+    contacts_pw = password("contacts", c.username, c.password_command)
+    reminders_pw = (
+        contacts_pw if r.inherits_login else password("reminders", r.username, r.password_command)
+    )
+    return Connections(
+        contacts=dav.Account(c.url, c.username, contacts_pw, float(c.timeout), c.ca_file),
+        reminders=dav.Account(r.url, r.username, reminders_pw, float(c.timeout), r.ca_file),
+        calendar_name=r.calendar,
+        detect_calendars=settings.detect_calendars,
+    )
+
+
+def open_state(settings: Settings) -> State:
+    from netsync.app.state import State
+
+    return State(settings.state_dir)
+
+
+def run_once(
+    settings: Settings,
+    *,
+    today: dt.date,
+    dry_run: bool,
+    extra: Callable[..., Any] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """One cycle with fresh connections and the state directory, both closed afterwards."""
+    from netsync.app.engine import _quiet, run_cycle
+
+    conn = connections(settings)
+    state = open_state(settings)
+    try:
+        return run_cycle(
+            conn,
+            state,
+            today=today,
+            settings=settings,
+            dry_run=dry_run,
+            extra=extra,
+            progress=progress or _quiet,
+        )
+    finally:
+        state.close()
+        conn.close()

@@ -1,0 +1,123 @@
+"""`netsync set-password`: store a password in the system keyring."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from netsync.commands.common import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, load_config
+
+if TYPE_CHECKING:
+    from netsync.app.config import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "set-password",
+        help="store a password in the system keyring",
+        description="Store a password in the system keyring (service netsync, "
+        "key the username). On a server without a keyring use a systemd "
+        "credential or password_command instead.",
+        epilog="examples:\n  netsync set-password\n  netsync set-password --for reminders",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--for",
+        dest="account",
+        choices=("contacts", "reminders"),
+        default="contacts",
+        help="which account (contacts)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return set_password_command(lambda: load_config(args), account=args.account)
+
+
+HEADLESS_HINT = (
+    "on a server give netsync the password another way: as a systemd credential "
+    "(LoadCredential=netsync-password:/etc/netsync/password, see systemd/README.md), "
+    "with password_command in the config, or in $NETSYNC_PASSWORD"
+)
+
+
+def _ask(username: str, url: str) -> str:
+    if not sys.stdin.isatty():
+        # `pass show dav/alice | netsync set-password`: no prompt, no echo to worry about.
+        return sys.stdin.readline().rstrip("\r\n")
+    parts = urlsplit(url)
+    where = parts.hostname or url
+    first = getpass.getpass(f"Password for {username} at {where}: ")
+    if first and getpass.getpass("Once more, to be sure: ") != first:
+        raise ValueError("the two passwords differ; nothing was stored")
+    return first
+
+
+def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
+    """`netsync set-password [--for contacts|reminders]`: prompt, store, say where."""
+    from netsync.app import secrets
+
+    settings = load()
+    section = settings.contacts if account == "contacts" else settings.reminders
+    username = section.username
+    if not username:
+        print(
+            f"netsync: [{account}] has no username; the keyring keeps a password under the "
+            "username, so set one in the config first (a server without login needs no "
+            "password)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if account == "reminders" and settings.reminders.inherits_login:
+        print(
+            f"[reminders] uses the [contacts] login, so this is the password of {username} "
+            "for both."
+        )
+    earlier = [
+        source
+        for source, active in (
+            ("$CREDENTIALS_DIRECTORY", bool(os.environ.get("CREDENTIALS_DIRECTORY"))),
+            (f"[{account}] password_command", bool(section.password_command)),
+            ("$NETSYNC_PASSWORD", bool(os.environ.get("NETSYNC_PASSWORD"))),
+        )
+        if active
+    ]
+    if earlier:
+        print(
+            f"note: netsync tries {', '.join(earlier)} before the keyring; while that is "
+            "set, it will not use what you store now.",
+            file=sys.stderr,
+        )
+    if not secrets.keyring_backend():
+        problem = "no keyring on this machine (no desktop session with a Secret Service or "
+        problem += "KWallet)"
+        print(f"netsync: {problem}; {HEADLESS_HINT}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        password = _ask(username, section.url)
+    except ValueError as err:
+        print(f"netsync: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (EOFError, KeyboardInterrupt):
+        print("\nnetsync: nothing was stored", file=sys.stderr)
+        return EXIT_USAGE
+    if not password:
+        print("netsync: empty password; nothing was stored", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        where = secrets.set_password(username, password)
+    except secrets.SecretError as err:
+        print(f"netsync: {err}; {HEADLESS_HINT}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Stored the password of {username} in the {where}.")
+    print(
+        "A running `netsync run` uses it from its next try after a refused login, or at "
+        "once after `systemctl --user reload netsync`."
+    )
+    return EXIT_OK
