@@ -39,7 +39,7 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote
 
-from icalendar import Alarm, Calendar, Event, Todo
+from icalendar import Alarm, Calendar, Event, Todo, vText
 from icalendar.cal.component import Component
 
 from netsync.core.model import KINDS, UID_PREFIX, Reminder
@@ -68,6 +68,16 @@ def clean_text(text: str) -> str:
         for c in text
         if c in "\n\t" or (unicodedata.category(c) != "Cc" and c not in _DROPPED)
     )
+
+
+class _Text(vText):
+    """A TEXT value escaped as RFC 5545 section 3.3.11 says. icalendar 7.3's own escaping
+    first turns a literal backslash-N of the text into a line break (a contact named
+    ``\\N`` would read back as a newline); this escapes the backslash like any other."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return text.replace("\n", "\\n").encode("utf-8")
 
 
 def canonical(reminder: Reminder) -> Reminder:
@@ -112,9 +122,9 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
     else:
         item.add("dtend", reminder.day + dt.timedelta(days=1))
         item.add("transp", "TRANSPARENT")
-    item.add("summary", summary)
+    item.add("summary", _Text(summary))
     if reminder.description:
-        item.add("description", clean_text(reminder.description))
+        item.add("description", _Text(clean_text(reminder.description)))
     item.add("categories", [reminder.kind])
     item.add("x-netsync-kind", reminder.kind)
     # surrogateescape: a UID holding bytes that are not UTF-8 still reads back as the same UID.
@@ -127,7 +137,7 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
     for offset in reminder.alarms:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", summary or "Reminder")
+        alarm.add("description", _Text(summary or "Reminder"))
         alarm.add("trigger", offset)
         item.add_component(alarm)
     cal = Calendar()
