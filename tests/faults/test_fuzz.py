@@ -345,6 +345,7 @@ def check_reminder_bytes(body: bytes, meant: ics.Reminder | None) -> None:
 @given(NASTY, NASTY, NASTY)
 @example("Eve\r\nEND:VEVENT\r\nBEGIN:VEVENT", "x\r\nATTENDEE:mailto:a@b", 'uid;with:all,"')
 @example('Zoë "Z" O\'Brien; Jr.', "🎉:\\n,\\,;", "a\\b")
+@example("\\N", "\\N \\\\N", ";")  # icalendar 7.3 wrote a backslash-N as a line break
 def test_names_and_notes_cannot_inject_into_a_calendar_object(
     name: str, words: str, uid: str
 ) -> None:
