@@ -13,16 +13,21 @@ The sources:
 - past events in the ``[detect] calendars`` with the contact's e-mail as an attendee or the
   contact's full name in the summary: contact on the event's day;
 - ``netsync log``.
+
+Adding a signal: its reader goes into app/read.py (``_signals``) and fills one field of
+``Signals``; one pure function here turns it into Observations, called from
+``observations``. Recording is pure too (``record``): the shell only sends what it returns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from netsync.core import notes, planner
+from netsync.core import cards, notepatch, notes, planner
 from netsync.core.model import (
     FOLLOW_UP,
     UID_PREFIX,
@@ -51,6 +56,34 @@ class SeenEvent:
     day: dt.date
     attendees: tuple[str, ...]  # e-mail addresses, lower-case
     summary: str
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What happened besides the calendar's own tasks, one field per kind of signal; each is
+    read by one reader in app/read.py and learnt from by one function below."""
+
+    deleted: tuple[Reminder, ...] = ()  # gone from the reminders calendar since the last look
+    events: tuple[tuple[str, SeenEvent], ...] = ()  # (calendar name, event) of [detect]
+    logged: tuple[Observation, ...] = ()  # `netsync log`
+
+
+def observations(
+    signals: Signals,
+    contacts: Sequence[Contact],
+    calendar: Iterable[StoredReminder],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Observation]:
+    """Every sign of contact with ``contacts``: tasks ticked off in the reminders calendar
+    (``calendar``: netsync's objects in it) and the signals."""
+    by_uid = {c.uid: c for c in contacts}
+    found = from_completed_tasks(s for s in calendar if s.reminder.contact_uid in by_uid)
+    found += from_deleted_follow_ups(signals.deleted, by_uid, today=today, settings=settings)
+    found += from_events(signals.events, contacts, today=today)
+    found += [o for o in signals.logged if o.contact_uid in by_uid]
+    return found
 
 
 def seen_events(data: bytes) -> list[SeenEvent]:
@@ -148,15 +181,59 @@ def apply(ledger: Ledger, observations: Iterable[Observation]) -> Ledger:
 
 def ledgers_to_write(
     contacts: Sequence[Contact], observations: Iterable[Observation]
-) -> dict[str, list[Observation]]:
-    """Contacts whose NOTE should be written: a newer contact observed, or a block to
-    normalise (``last: today``, ``24-11-2026``). Maps contact UID -> its observations."""
+) -> list[tuple[Contact, list[Observation]]]:
+    """Contacts whose NOTE should be written, with their observations: a newer contact
+    observed, or a block to normalise (``last: today``, ``24-11-2026``)."""
     by_uid: dict[str, list[Observation]] = {}
     for obs in observations:
         by_uid.setdefault(obs.contact_uid, []).append(obs)
-    out = {}
+    out = []
     for contact in contacts:
         mine = by_uid.get(contact.uid, [])
         if contact.ledger.needs_rewrite or apply(contact.ledger, mine) != contact.ledger:
-            out[contact.uid] = mine
+            out.append((contact, mine))
     return out
+
+
+def recorded(contact: Contact, observations: Iterable[Observation]) -> Contact:
+    """The contact as it reads once ``observations`` are recorded in its note (``record``)."""
+    ledger = dataclasses.replace(apply(contact.ledger, observations), needs_rewrite=False)
+    return dataclasses.replace(contact, ledger=ledger)
+
+
+class CannotRecord(Exception):
+    """The card's note cannot take the observations: it cannot be patched, or the card would
+    not read back as the same contact. ``reason`` is for the log (no note text in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def record(
+    card: str,
+    observations: Sequence[Observation],
+    *,
+    uid: str,
+    href: str,
+    today: dt.date,
+    language: str,
+) -> tuple[str, Contact] | None:
+    """``card`` (vCard text) with ``observations`` recorded in its block, and the contact it
+    then reads as; None when the card already says as much (a phone wrote a newer date)."""
+    try:
+        note = notepatch.read_note(card)
+        _, ledger = notes.parse_note(note, today=today)
+        new = apply(ledger, observations)
+        if new == ledger and not ledger.needs_rewrite:
+            return None
+        text = notepatch.patch_note(card, notes.replace_block(note, new, language=language))
+    except notepatch.PatchError as err:
+        raise CannotRecord(err.reason) from None
+    try:  # never write a card that does not read back as the same contact
+        after = cards.parse_card(text, href=href, today=today)
+    except cards.CardError as err:
+        raise CannotRecord(f"the new card would not read back ({err})") from None
+    if after.uid != uid:
+        raise CannotRecord("the new card would not read back (its UID would change)")
+    return text, after
