@@ -1,118 +1,96 @@
-"""Write what netsync learned into contacts: the ``last:`` line of the NOTE block (SPEC 1, 6).
+"""Write what a decision records into one contact's card (SPEC 1, 6).
 
 Only the NOTE changes, only when there is something to record, and always with If-Match on
 the ETag netsync read. On 412 (the phone changed the card in between) the card is read again,
-the change is applied to the new version and the write is tried again, a bounded number of
-times: the phone's edit always survives, and a card given up on is picked up next cycle.
+the change is applied to the new version (learn.record, pure) and the write is tried again,
+at most MAX_TRIES times: the phone's edit always survives, and a card given up on is picked
+up next cycle.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
-from netsync import dav
-from netsync.core import cards, learn, notepatch, notes
+from netsync.app import remote
+from netsync.app.remote import ENCODING, Connections
+from netsync.app.state import State
+from netsync.core import learn
+from netsync.core.cycle import ContactWrite
 from netsync.core.model import Contact
-from netsync.dav import addressbook
 
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
-ENCODING = ("utf-8", "surrogateescape")
 
 
-def _describe(observations: Sequence[learn.Observation]) -> str:
-    if not observations:
-        return "note block tidied (dates written as YYYY-MM-DD)"
-    newest = max(observations, key=lambda o: o.day)
-    how = f" ({newest.how})" if newest.how else ""
-    return f"last contact {newest.day.isoformat()}{how}, from {newest.source}"
+@dataclass(frozen=True)
+class Recording:
+    """How one contact write ended: the contact as its card now reads (None: nothing was
+    written), and whether it failed (logged; counted as a failed write)."""
 
-
-def _patched(
-    text: str, observations: Sequence[learn.Observation], report: Any, language: str
-) -> str | None:
-    """The card with the observations recorded in its block, or None if nothing changes."""
-    note = notepatch.read_note(text)
-    _, ledger = notes.parse_note(note, today=report.today)
-    new = learn.apply(ledger, observations)
-    if new == ledger and not ledger.needs_rewrite:
-        return None  # the card already says as much (a phone wrote a newer date meanwhile)
-    return notepatch.patch_note(text, notes.replace_block(note, new, language=language))
+    after: Contact | None = None
+    failed: bool = False
 
 
 def write_contact(
-    conn: Any,
-    state: Any,
-    report: Any,
-    contact: Contact,
-    observations: Sequence[learn.Observation],
+    conn: Connections,
+    state: State,
+    book: str,
+    write: ContactWrite,
     *,
+    today: dt.date,
     language: str,
-) -> Contact:
-    """Record ``observations`` in one contact's card. Returns the contact as it now reads
-    (the old one when nothing was written)."""
-    book = report.book_of[contact.href]
+    dry_run: bool,
+) -> Recording:
+    """Record ``write.observations`` in the contact's card in ``book``; a dry run stops
+    short of the PUT and says what the card would read as."""
+    contact = write.contact
     cached = state.item(book, contact.href)
     if cached is None:
-        return contact
+        return Recording()
     etag, text = cached[0], cached[1].decode(*ENCODING)
     for _ in range(MAX_TRIES):
         try:
-            new_text = _patched(text, observations, report, language)
-        except notepatch.PatchError as err:
+            found = learn.record(
+                text,
+                write.observations,
+                uid=contact.uid,
+                href=contact.href,
+                today=today,
+                language=language,
+            )
+        except learn.CannotRecord as err:
             log.warning(
                 "cannot record contact in %s (%s): %s", contact.uid, contact.href, err.reason
             )
-            report.writes_failed += 1
-            return contact
-        if new_text is None:
-            return contact
-        try:  # never write a card that does not read back as the same contact
-            after = cards.parse_card(new_text, href=contact.href, today=report.today)
-        except cards.CardError as err:
-            after, why = None, str(err)
-        else:
-            why = "its UID would change"
-        if after is None or after.uid != contact.uid:
-            log.warning(
-                "cannot record contact in %s (%s): the new card would not read back (%s)",
-                contact.uid,
-                contact.href,
-                why,
-            )
-            report.writes_failed += 1
-            return contact
-        if not report.dry_run:
-            try:
-                etag = (
-                    conn.call("contacts", addressbook.put_card, contact.href, new_text, etag=etag)
-                    or ""
-                )
-            except addressbook.Conflict:
-                # Changed on a phone since we read it: read it again and apply our change to
-                # the new version.
-                fresh = conn.call("contacts", addressbook.get_cards, book, [contact.href])
-                if not fresh:
-                    return contact  # deleted meanwhile
-                text, etag = fresh[0].text, fresh[0].etag
-                state.put_item(book, contact.href, etag, text.encode(*ENCODING))
-                continue
-            except (dav.Unreachable, dav.AuthFailed):
-                raise
-            except dav.DavError as err:
-                log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
-                report.writes_failed += 1
-                return contact
-            state.put_item(book, contact.href, etag or None, new_text.encode(*ENCODING))
-        report.contacts_written += 1
-        report.lines.append(f"* {contact.name}: {_describe(observations)}")
-        return dataclasses.replace(after, etag=etag)
+            return Recording(failed=True)
+        if found is None:
+            return Recording()  # the card already says as much (a phone wrote it meanwhile)
+        new_text, after = found
+        if dry_run:
+            return Recording(after)
+        try:
+            etag = remote.put_card(conn, contact.href, new_text, etag=etag) or ""
+        except remote.Conflict:
+            # Changed on a phone since we read it: read it again and apply our change to the
+            # new version.
+            fresh = remote.get_card(conn, book, contact.href)
+            if fresh is None:
+                return Recording()  # deleted meanwhile
+            etag, text = fresh.etag, fresh.data.decode(*ENCODING)
+            state.put_item(book, contact.href, etag, fresh.data)
+            continue
+        except (remote.Unreachable, remote.AuthFailed):
+            raise
+        except remote.DavError as err:
+            log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
+            return Recording(failed=True)
+        state.put_item(book, contact.href, etag or None, new_text.encode(*ENCODING))
+        return Recording(dataclasses.replace(after, etag=etag))
     log.warning(
         "gave up writing %s after %d conflicts; trying again next cycle", contact.uid, MAX_TRIES
     )
-    report.writes_failed += 1
-    return contact
+    return Recording(failed=True)
