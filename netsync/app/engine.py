@@ -12,7 +12,7 @@ report counts both (exit 1 at the end).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from netsync.app import apply, read
 from netsync.app.read import Logged
@@ -22,6 +22,9 @@ from netsync.app.report import quiet as _quiet
 from netsync.app.state import State
 from netsync.core import cycle
 
+if TYPE_CHECKING:
+    from netsync.app.config import Settings
+
 __all__ = ["Connections", "Progress", "Report", "_quiet", "key_of", "run_cycle"]
 
 
@@ -30,15 +33,15 @@ def run_cycle(
     state: State,
     *,
     today: dt.date,
-    settings: Any,
+    settings: Settings,
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
     extra: Logged | None = None,
     progress: Progress = _quiet,
 ) -> Report:
-    """One cycle. ``settings`` is a config.Settings; ``today`` comes from the caller's clock;
-    ``extra`` adds observations (`netsync log`); a dry run reads and decides, and writes
-    nothing (it prints the decision)."""
+    """One cycle. ``today`` comes from the caller's clock; ``extra`` adds observations
+    (`netsync log`); a dry run reads and decides, and writes nothing (it prints the
+    decision)."""
     key = key_of(today, settings, conn)
     snapshot = read.read(
         conn,
@@ -66,7 +69,7 @@ def run_cycle(
     )
 
 
-def key_of(today: dt.date, settings: Any, conn: Connections) -> str:
+def key_of(today: dt.date, settings: Settings, conn: Connections) -> str:
     """The inputs a cycle's decision depends on besides what the servers hold: the
     decision's own (cycle.inputs), and where it read and wrote."""
     where = (

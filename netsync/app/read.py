@@ -68,9 +68,9 @@ def _edited(
     today: dt.date,
     early: dict[str, tuple[str, Reading]],
 ) -> Snapshot | None:
-    """The cards edited since the last complete cycle over the plan it left; None when
-    nothing but cards may have changed since (a card deleted, the calendar or a detect
-    calendar changed, a reminder went), or the edits cannot be compared one by one."""
+    """The cards edited since the last complete cycle, over the plan it left; None when
+    something besides edits of cards changed since (a card deleted, the calendar or a
+    detect calendar changed, a reminder went), or the edits cannot be compared one by one."""
     if synced.others or synced.calendar is None:
         return None
     found = readings.edits(state, synced.cards, today=today, early=early)
