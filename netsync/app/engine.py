@@ -208,8 +208,7 @@ def _sync(
 
 
 def _data(obj: Any) -> bytes:
-    data = obj.text.encode(*ENCODING) if isinstance(obj, addressbook.Card) else obj.data
-    return bytes(data)
+    return bytes(obj.data)
 
 
 class EarlyParse:
@@ -543,15 +542,17 @@ def apply_changes(
     is down ends the cycle (dav.Unreachable) after the writes in flight."""
     jobs: list[tuple[str, Reminder, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
     for reminder in changes.to_create:
-        jobs.append(("+", reminder, calendar.create, (cal, reminder), {"stamp": stamp}))
+        data = ics.render(reminder, stamp=stamp)
+        jobs.append(("+", reminder, calendar.create, (cal, reminder.uid, data), {}))
     for stored, reminder in changes.to_update:
+        data = ics.render(reminder, stamp=stamp)
         jobs.append(
             (
                 "~",
                 reminder,
                 calendar.update,
-                (stored.href, reminder),
-                {"etag": stored.etag, "stamp": stamp},
+                (stored.href, reminder.uid, data),
+                {"etag": stored.etag},
             )
         )
     for stored in changes.to_delete:
@@ -573,7 +574,14 @@ def apply_changes(
             zip(jobs, futures, strict=True)
         ):
             progress("writing reminders", done, len(jobs))
-            result = future.result()
+            try:
+                result = future.result()
+            except BaseException:
+                # The server is down or refuses us: the writes not yet started are not sent
+                # (each would wait its whole timeout), those in flight end by theirs.
+                for queued in futures:
+                    queued.cancel()
+                raise
             if isinstance(result, dav.DavError):
                 state.forget_token(cal)
                 report.writes_failed += 1
