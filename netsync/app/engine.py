@@ -525,6 +525,18 @@ def _write_one(
     raise AssertionError("unreachable")
 
 
+def _unless(stop: threading.Event, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a pool thread, unless an earlier write found the server down:
+    then nothing is sent (it would wait its whole timeout too), and the cycle ends."""
+    if stop.is_set():
+        raise dav.Unreachable("the server", "not sent: an earlier write found the server down")
+    try:
+        return fn(*args, **kwargs)
+    except BaseException:
+        stop.set()
+        raise
+
+
 def apply_changes(
     conn: Connections,
     state: State,
@@ -564,9 +576,12 @@ def apply_changes(
             report.lines.append(_line(mark, reminder))
             setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
         return
+    stop = threading.Event()  # set by the first write that finds the server down
     with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
         futures = [
-            pool.submit(_write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs)
+            pool.submit(
+                _unless, stop, _write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs
+            )
             for mark, reminder, fn, args, kwargs in jobs
         ]
         # Results are taken in order and the cache is written from this thread only.
