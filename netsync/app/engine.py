@@ -525,6 +525,18 @@ def _write_one(
     raise AssertionError("unreachable")
 
 
+def _create(client: Any, cal: str, reminder: Reminder, *, stamp: dt.datetime) -> Any:
+    """Render (in the pool thread, while others wait on the server) and create."""
+    return calendar.create(client, cal, reminder.uid, ics.render(reminder, stamp=stamp))
+
+
+def _update(
+    client: Any, href: str, reminder: Reminder, *, etag: str, stamp: dt.datetime
+) -> str | None:
+    data = ics.render(reminder, stamp=stamp)
+    return calendar.update(client, href, reminder.uid, data, etag=etag)
+
+
 def _unless(stop: threading.Event, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a pool thread, unless an earlier write found the server down:
     then nothing is sent (it would wait its whole timeout too), and the cycle ends."""
@@ -554,17 +566,15 @@ def apply_changes(
     is down ends the cycle (dav.Unreachable) after the writes in flight."""
     jobs: list[tuple[str, Reminder, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
     for reminder in changes.to_create:
-        data = ics.render(reminder, stamp=stamp)
-        jobs.append(("+", reminder, calendar.create, (cal, reminder.uid, data), {}))
+        jobs.append(("+", reminder, _create, (cal, reminder), {"stamp": stamp}))
     for stored, reminder in changes.to_update:
-        data = ics.render(reminder, stamp=stamp)
         jobs.append(
             (
                 "~",
                 reminder,
-                calendar.update,
-                (stored.href, reminder.uid, data),
-                {"etag": stored.etag},
+                _update,
+                (stored.href, reminder),
+                {"etag": stored.etag, "stamp": stamp},
             )
         )
     for stored in changes.to_delete:
