@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -144,9 +145,12 @@ def write_calendar(
             report.lines.append(cycle.line(mark, reminder))
             setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
         return
+    stop = threading.Event()  # set by the first write that finds the server down
     with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
         futures = [
-            pool.submit(_write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs)
+            pool.submit(
+                _unless, stop, _write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs
+            )
             for mark, reminder, fn, args, kwargs in jobs
         ]
         # Results are taken in order and the cache is written from this thread only.
@@ -154,7 +158,14 @@ def write_calendar(
             zip(jobs, futures, strict=True)
         ):
             progress("writing reminders", done, len(jobs))
-            result = future.result()
+            try:
+                result = future.result()
+            except BaseException:
+                # The server is down or refuses us: the writes not yet started are not sent
+                # (each would wait its whole timeout), those in flight end by theirs.
+                for queued in futures:
+                    queued.cancel()
+                raise
             if isinstance(result, remote.DavError):
                 state.forget_token(cal)
                 report.writes_failed += 1
@@ -168,6 +179,18 @@ def write_calendar(
                 state.put_written(cal, args[0], result, cached)
             else:
                 state.drop_item(cal, args[0])
+
+
+def _unless(stop: threading.Event, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a pool thread, unless an earlier write found the server down:
+    then nothing is sent (it would wait its whole timeout too), and the cycle ends."""
+    if stop.is_set():
+        raise remote.Unreachable("the server", "not sent: an earlier write found the server down")
+    try:
+        return fn(*args, **kwargs)
+    except BaseException:
+        stop.set()
+        raise
 
 
 def _write_one(

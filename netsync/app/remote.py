@@ -2,8 +2,8 @@
 
 The two accounts and their clients (Connections), finding the collections, syncing one, and
 the conditional writes, each as one function over plain values (``Fetched``, ``Listing``), so
-the rest of the cycle does not depend on how netsync.dav spells them. Errors are netsync.dav's
-(re-exported here); a 412 on a card is ``Conflict``.
+the rest of the cycle meets netsync.dav's API here only. Errors are netsync.dav's (re-exported
+here); a write that meets 412 is ``Conflict``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from netsync import dav
+from netsync.core import ics
 from netsync.core.model import Reminder
-from netsync.dav import addressbook, calendar
+from netsync.dav import addressbook, calendar, collection
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,9 @@ T = TypeVar("T")
 DavError = dav.DavError
 Unreachable = dav.Unreachable
 AuthFailed = dav.AuthFailed
+Conflict = collection.Conflict  # a conditional write met 412: changed since it was read
 
 ENCODING = ("utf-8", "surrogateescape")  # card bytes survive the cache whatever they hold
-
-
-class Conflict(dav.DavError):
-    """A conditional write met 412: the object changed on the server since it was read."""
-
-    status = 412
 
 
 @dataclass
@@ -73,28 +69,14 @@ class Connections:
         self._clients.clear()
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """One object as the server holds it: a card (its text as UTF-8, surrogateescape) or a
-    calendar object."""
-
-    href: str
-    etag: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What a sync of one collection found since the cached token: objects new or changed
-    (with their data), hrefs gone, the next token, whether it listed the whole collection
-    (then every known href not in ``changed`` or ``unchanged`` is gone), and the hrefs
-    listed with the ETag the cache has (not downloaded)."""
-
-    changed: list[Fetched]
-    deleted: list[str]
-    token: str | None
-    complete: bool
-    unchanged: list[str]
+# One object as the server holds it (href, etag, data: its bytes exactly as sent): a card, or
+# a calendar object.
+Fetched = collection.Item
+# What a sync of one collection found since the cached token: objects new or changed (with
+# their bytes), hrefs gone, the next token, whether it listed the whole collection (then every
+# known href not in ``changed`` or ``unchanged`` is gone), and the hrefs listed with the ETag
+# the cache has (not downloaded).
+Listing = collection.Changes
 
 
 # -- finding the collections ----------------------------------------------------------------
@@ -126,21 +108,9 @@ def book_changes(
 ) -> Listing:
     """What changed in an address book since ``token``; ``known``: href -> cached ETag (not
     downloaded again). ``on_cards`` sees each downloaded batch as it arrives."""
-
-    def batch(cards: list[addressbook.Card]) -> None:
-        assert on_cards is not None
-        on_cards([_card(card) for card in cards])
-
-    found = conn.call(
-        "contacts",
-        addressbook.fetch_changes,
-        book,
-        token=token,
-        known=known,
-        on_cards=batch if on_cards is not None else None,
+    return conn.call(
+        "contacts", addressbook.fetch_changes, book, token=token, known=known, on_cards=on_cards
     )
-    changed = [_card(card) for card in found.changed]
-    return Listing(changed, list(found.deleted), found.token, found.complete, found.unchanged)
 
 
 def calendar_changes(
@@ -153,21 +123,15 @@ def calendar_changes(
 ) -> Listing:
     """What changed in a calendar since ``token``; ``written``: our own writes since then,
     each checked for whatever the server's report leaves out (calendar.fetch_reminders)."""
-    found = conn.call(
+    return conn.call(
         "reminders", calendar.fetch_reminders, url, token=token, known=known, written=written
     )
-    changed = [Fetched(obj.href, obj.etag, bytes(obj.data)) for obj in found.changed]
-    return Listing(changed, list(found.deleted), found.token, found.complete, found.unchanged)
 
 
 def get_card(conn: Connections, book: str, href: str) -> Fetched | None:
     """The card at ``href`` as the server holds it now; None when it is gone."""
     found = conn.call("contacts", addressbook.get_cards, book, [href])
-    return _card(found[0]) if found else None
-
-
-def _card(card: addressbook.Card) -> Fetched:
-    return Fetched(card.href, card.etag, card.text.encode(*ENCODING))
+    return found[0] if found else None
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -176,24 +140,24 @@ def _card(card: addressbook.Card) -> Fetched:
 def put_card(conn: Connections, href: str, text: str, *, etag: str) -> str | None:
     """Write a card over the version with ``etag`` (If-Match); its new ETag, or None when
     the server sent none. Conflict when it changed since."""
-    try:
-        return conn.call("contacts", addressbook.put_card, href, text, etag=etag)
-    except addressbook.Conflict as err:
-        raise Conflict(str(err)) from None
+    return conn.call("contacts", addressbook.put_card, href, text, etag=etag)
 
 
 def create_reminder(
     conn: Connections, url: str, reminder: Reminder, *, stamp: dt.datetime
 ) -> tuple[str, str | None]:
-    """A new reminder in the calendar at ``url`` (If-None-Match); its href and ETag."""
-    return conn.call("reminders", calendar.create, url, reminder, stamp=stamp)
+    """A new reminder in the calendar at ``url`` (If-None-Match); its href and ETag. It is
+    rendered here, in the write pool's thread, while the other writes wait on the server."""
+    data = ics.render(reminder, stamp=stamp)
+    return conn.call("reminders", calendar.create, url, reminder.uid, data)
 
 
 def update_reminder(
     conn: Connections, href: str, reminder: Reminder, *, etag: str, stamp: dt.datetime
 ) -> str | None:
     """The reminder written over its object if that still has ``etag``; the new ETag."""
-    return conn.call("reminders", calendar.update, href, reminder, etag=etag, stamp=stamp)
+    data = ics.render(reminder, stamp=stamp)
+    return conn.call("reminders", calendar.update, href, reminder.uid, data, etag=etag)
 
 
 def delete_reminder(conn: Connections, href: str, *, etag: str) -> None:
