@@ -15,7 +15,6 @@ each, and the objects that changed). Then it reads from the cache either
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Sequence
 
 from netsync.app import readings, reminders, sync
@@ -26,8 +25,6 @@ from netsync.app.state import LastPlan, State
 from netsync.core import cycle, learn
 from netsync.core.cycle import Edited, Snapshot, Whole
 from netsync.core.model import Contact, PlanSettings
-
-log = logging.getLogger(__name__)
 
 Logged = Callable[[Sequence[Contact]], list[learn.Observation]]  # `netsync log`'s query
 

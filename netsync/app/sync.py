@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +19,6 @@ from netsync.app import reminders, remote
 from netsync.app.remote import Connections
 from netsync.app.state import State
 from netsync.core import learn
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
