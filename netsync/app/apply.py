@@ -5,10 +5,15 @@ fails is undone in the cache (the calendar's token forgotten, so the next cycle 
 afresh), logged, counted and left for the next cycle; a server that is down ends the cycle.
 A dry run does everything but send.
 
+The calendar is planned from each contact as its note will read once written. When a card
+does not read so after the contact writes (a write failed, or met a phone's edit), the
+calendar part is decided again from what the cards say (cycle.settle) before it is written:
+the calendar never shows a contact that was not recorded.
+
 The mark (State.keep_last_plan) lets the next cycle build on the plan in the calendar instead
 of reading the whole address book. It is kept only after a real cycle in which every write
-landed as decided: a failed write, or a contact that reads otherwise than decided once written
-(a phone edited it in between), and the next cycle reads and plans everything again.
+landed as decided: after a failed write, or a card that reads otherwise than decided once
+written, the next cycle reads and plans everything again.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from netsync.app.report import Progress, Report, quiet
 from netsync.app.state import LastPlan, State
 from netsync.core import cycle, reconcile
 from netsync.core.cycle import Decision, Snapshot
-from netsync.core.model import Contact, Reminder
+from netsync.core.model import Contact, PlanSettings, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +57,23 @@ def apply(
     *,
     key: str,
     today: dt.date,
-    language: str,
+    settings: PlanSettings,
     dry_run: bool,
     stamp: dt.datetime,
     progress: Progress = quiet,
 ) -> Report:
     """Write what ``decision`` says; the report of what went through."""
     report = Report.of(decision, today=today, dry_run=dry_run)
-    exact = record_contacts(conn, state, snapshot, decision, report, today=today, language=language)
+    written = record_contacts(
+        conn, state, snapshot, decision, report, today=today, language=settings.language
+    )
+    exact = all(
+        write.contact.uid in written and _person(written[write.contact.uid]) == _person(write.after)
+        for write in decision.contact_writes
+    )
+    if not exact:  # roll the calendar back to what the cards say
+        decision = cycle.settle(snapshot, decision, written, today=today, settings=settings)
+        report.plan_of(decision)
     cal = snapshot.calendar_url
     if decision.plan is not None and cal is not None and not dry_run and not report.writes_failed:
         state.keep_lost(cal, {})  # learnt from, and recorded
@@ -86,11 +100,11 @@ def record_contacts(
     *,
     today: dt.date,
     language: str,
-) -> bool:
-    """Write the decision's notes into the contacts' cards; whether every card now reads as
-    the decision planned from."""
-    exact = True
-    written: list[tuple[str, Contact]] = []
+) -> dict[str, Contact]:
+    """Write the decision's notes into the contacts' cards; each written one as its card now
+    reads, by contact UID."""
+    written: dict[str, Contact] = {}
+    readings_now: list[tuple[str, Contact]] = []
     for write in decision.contact_writes:
         book = snapshot.homes[write.contact.href]
         done = writeback.write_contact(
@@ -98,16 +112,15 @@ def record_contacts(
         )
         report.writes_failed += done.failed
         if done.after is None:
-            exact = False
             continue
-        exact &= _person(done.after) == _person(write.after)
+        written[write.contact.uid] = done.after
         report.contacts_written += 1
         report.lines.append(write.line())
         if done.after.etag and not report.dry_run:
-            written.append((book, done.after))
+            readings_now.append((book, done.after))
     # What the cards now say is what a later cycle compares an edited card with.
-    readings.cache_readings(state, written, today=today)
-    return exact
+    readings.cache_readings(state, readings_now, today=today)
+    return written
 
 
 def _person(contact: Contact) -> Contact:

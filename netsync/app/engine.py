@@ -62,7 +62,7 @@ def run_cycle(
         decision,
         key=key,
         today=today,
-        language=settings.locale.language,
+        settings=settings.plan,
         dry_run=dry_run,
         stamp=stamp or dt.datetime.now(dt.UTC).replace(microsecond=0),
         progress=progress,

@@ -69,6 +69,12 @@ class Report:
             replanned=decision.edited,
         )
 
+    def plan_of(self, decision: Decision) -> None:
+        """Take the plan and its counts from ``decision`` (decided again: cycle.settle)."""
+        self.contacts = list(decision.contacts or ())
+        self.wanted = list(decision.plan or ())
+        self.planned, self.due_today = decision.tally.planned, decision.tally.due_today
+
     @property
     def failed(self) -> bool:
         return bool(self.cards_skipped or self.writes_failed)

@@ -172,24 +172,56 @@ def plans_alone(snapshot: Snapshot, *, today: dt.date, settings: PlanSettings) -
     )
 
 
+def settle(
+    snapshot: Snapshot,
+    decision: Decision,
+    written: Mapping[str, Contact],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> Decision:
+    """The decision once its notes are written, when a card does not read as decided (a
+    write failed, or met a phone's edit): the calendar planned again from the contacts as
+    their cards read now (``written``: contact UID -> as read back, for each note written;
+    every other contact as read), so it never shows a contact that was not recorded."""
+    book = snapshot.book
+    if not isinstance(book, Whole):
+        return decision  # a decision over the last plan writes no note
+    contacts = tuple(written.get(c.uid, c) for c in book.contacts)
+    return _plan_whole(book, contacts, decision.contact_writes, today=today, settings=settings)
+
+
 def _decide_whole(
     book: Whole, signals: learn.Signals, *, today: dt.date, settings: PlanSettings
 ) -> Decision:
     observations = learn.observations(
         signals, book.contacts, book.calendar, today=today, settings=settings
     )
-    writes = [
+    writes = tuple(
         ContactWrite(contact, tuple(mine), learn.recorded(contact, mine))
         for contact, mine in learn.ledgers_to_write(book.contacts, observations)
-    ]
+    )
     after = {write.contact.uid: write.after for write in writes}
     contacts = tuple(after.get(c.uid, c) for c in book.contacts)
+    return _plan_whole(book, contacts, writes, today=today, settings=settings)
+
+
+def _plan_whole(
+    book: Whole,
+    contacts: tuple[Contact, ...],
+    writes: tuple[ContactWrite, ...],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> Decision:
+    """Every reminder planned from ``contacts`` (the book as it reads once ``writes`` are
+    done), and the diff against the calendar."""
     wanted = planner.plan(
         contacts, [s.reminder for s in book.calendar], today=today, settings=settings
     )
     tally = dataclasses.replace(book.read, planned=len(wanted), due_today=due_today(wanted, today))
     return Decision(
-        contact_writes=tuple(writes),
+        contact_writes=writes,
         calendar=reconcile.diff(wanted, book.calendar, today=today),
         tally=tally,
         plan=tuple(wanted),

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import davcheck
+import icalendar
 import pytest
 import servers
 from scenario import TODAY, upload_sample, write_config
@@ -131,3 +132,41 @@ def test_a_card_edited_on_the_phone_is_read_and_planned_alone_as_in_full(
         full.tally.planned,
         full.tally.due_today,
     )
+
+
+def follow_ups_of(server: servers.Server, name: str) -> dict[str, str]:
+    """UID -> day of the follow-ups for ``name`` in the reminders calendar."""
+    url = davcheck.calendars(server)["Keep in touch"]
+    out = {}
+    for _, body in davcheck.snapshot(server, url).values():
+        for part in icalendar.Calendar.from_ical(body).walk():
+            if part.name in ("VEVENT", "VTODO") and str(part.get("SUMMARY")).endswith(name):
+                out[str(part["UID"])] = part.decoded("DTSTART").isoformat()
+    return out
+
+
+def test_a_contact_whose_note_cannot_be_written_is_not_planned_as_recorded(
+    xandikos: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan is made from each note as it will read once written; when the write fails,
+    the calendar is planned from the card as it still reads (cycle.settle)."""
+    upload_sample(xandikos)
+    # Hanna Kowalska's card holds a byte that is not UTF-8, which Xandikos keeps and netsync
+    # never sends back: no note can be written into it.
+    href = xandikos.addressbook + "p004.vcf"
+    card = davcheck.get(xandikos, href).replace(b"END:VCARD", b"X-JUNK:\xff\r\nEND:VCARD")
+    tag = davcheck.children(xandikos, xandikos.addressbook)[href]
+    assert servers.put_card(xandikos, "p004.vcf", card, etag=tag) in (201, 204)
+    config = write_config(xandikos, tmp_path)
+    assert sync(config) == 0
+    before = follow_ups_of(xandikos, "Hanna Kowalska")
+    assert len(before) == 1  # overdue since 21 November
+    capsys.readouterr()
+
+    argv = ["--config", str(config), "log", "Hanna Kowalska", "--via", "call"]
+    assert main([*argv, "--today", TODAY.isoformat()]) == 1
+    out = capsys.readouterr().out
+    assert "1 writes failed" in out and "Hanna" not in out  # no line for a note not written
+    assert follow_ups_of(xandikos, "Hanna Kowalska") == before
+    assert davcheck.get(xandikos, href) == card
+    assert sync(config) == 0 and follow_ups_of(xandikos, "Hanna Kowalska") == before

@@ -160,6 +160,11 @@ def test_a_deleted_follow_up_is_learnt_recorded_and_planned_from_in_one_decision
                             today=TODAY, settings=SETTINGS)  # fmt: skip
     assert unlearnt.plan is not None and FOLLOW_UP in {r.kind for r in unlearnt.plan}
     assert decision.lines()[0] == "* Ann Smith: last contact 2026-11-26, from deleted event"
+    # Should the write fail, the calendar is planned from the card as it still reads.
+    settled = cycle.settle(snapshot, decision, {}, today=TODAY, settings=SETTINGS)
+    assert settled.contacts == (ann,) and settled.contact_writes == decision.contact_writes
+    assert by_uid(settled.calendar) == by_uid(unlearnt.calendar)
+    assert settled.tally == unlearnt.tally
     # Something new to learn from is never planned alone.
     edited_snapshot = Snapshot(Edited((), (), Tally()), learn.Signals(deleted=(follow_up,)))
     assert not cycle.plans_alone(edited_snapshot, today=TODAY, settings=SETTINGS)
