@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -369,76 +368,59 @@ class Daemon:
         return self.settings.interval, status_line(report)
 
     def _failed(self, err: BaseException | None) -> tuple[int, str]:
-        """Log what went wrong and what to do; return the delay before the retry and a status."""
+        """Log what went wrong and what to do (app.failures decides what ``err`` means);
+        return the delay before the retry and a status."""
         from netsync import dav
-        from netsync.app.secrets import MissingPassword
+        from netsync.app.failures import explain
 
         self.failures += 1
         self._drop_connections()  # fresh connections and passwords (a rotated one) next time
         interval = self.settings.interval
+        meaning = explain(err, settings=self.settings) if err is not None else None
+        if meaning is None:
+            # A bug. Its message may quote card data (NOTE text), so only its type and where
+            # it happened are logged; `netsync sync` run by hand shows the whole thing.
+            retry = backoff_delay(self.failures, interval=interval)
+            where = "".join(traceback.format_tb(err.__traceback__)) if err else ""
+            name = type(err).__name__
+            log.error(
+                "cycle failed with an unexpected %s (a bug in netsync: please report it "
+                "with the lines below; `netsync sync` shows the full message); retrying in "
+                "%s\n%s",
+                name,
+                _human(retry),
+                where.rstrip(),
+            )
+            return retry, f"internal error ({name}), retrying in {_human(retry)}"
+        what = "; ".join(meaning.what)
+        if not meaning.transient:
+            # A refused login, a wrong URL, a missing password do not heal in seconds; what
+            # the user fixes (a password stored, a config reloaded) is picked up at the next
+            # try without a restart.
+            retry = interval
+            log.error(
+                "%s; %s, then `systemctl reload netsync` (or SIGHUP); retrying in %s",
+                what,
+                meaning.next or f"fix {self.settings.source}",
+                _human(retry),
+            )
+            return retry, f"{meaning.status}, retrying in {_human(retry)}"
         retry = backoff_delay(self.failures, interval=interval)
-        if isinstance(err, dav.AuthFailed):
-            # A refused login does not heal in seconds; a new password (stored, or sent with
-            # a reload) is picked up at the next try without a restart.
-            retry = interval
-            log.error(
-                "%s. Nothing was changed. After fixing the password (netsync "
-                "set-password, the credential file or password_command) reload with "
-                "`systemctl reload netsync` or SIGHUP; retrying in %s",
-                err,
-                _human(retry),
-            )
-            return retry, f"login refused, retrying in {_human(retry)}"
-        if isinstance(err, MissingPassword):
-            retry = interval
-            log.error("%s; retrying in %s", err, _human(retry))
-            return retry, f"no password, retrying in {_human(retry)}"
-        if isinstance(err, dav.WrongCollection):
-            retry = interval
-            log.error(
-                "%s; fix the URL in %s and reload; retrying in %s",
-                err,
-                self.settings.source,
-                _human(retry),
-            )
-            return retry, f"wrong URL, retrying in {_human(retry)}"
-        if isinstance(err, dav.Unreachable):
-            log.warning(
-                "%s; nothing was changed, retrying in %s (attempt %d). If this goes "
-                "on, check that the server is up and reachable from this machine",
-                err,
-                _human(retry),
-                self.failures,
-            )
-            return retry, f"server unreachable, retry {self.failures} in {_human(retry)}"
-        if isinstance(err, dav.DavError):
-            log.warning(
-                "server error: %s; retrying in %s (attempt %d)", err, _human(retry), self.failures
-            )
-            return retry, f"server error, retry {self.failures} in {_human(retry)}"
-        if isinstance(err, OSError | sqlite3.Error):
-            log.error(
-                "cycle failed: %s: %s (is the state directory %s writable, the disk "
-                "full?); retrying in %s",
-                type(err).__name__,
-                err,
-                self.settings.state_dir,
-                _human(retry),
-            )
-            return retry, f"local error ({type(err).__name__}), retrying in {_human(retry)}"
-        # A bug. Its message may quote card data (NOTE text), so only its type and where it
-        # happened are logged; `netsync sync` run by hand shows the whole thing.
-        where = "".join(traceback.format_tb(err.__traceback__)) if err else ""
-        name = type(err).__name__
-        log.error(
-            "cycle failed with an unexpected %s (a bug in netsync: please report it "
-            "with the lines below; `netsync sync` shows the full message); retrying in "
-            "%s\n%s",
-            name,
-            _human(retry),
-            where.rstrip(),
+        # Not meaning.next: its "what this run wrote is safe" is for a command run once.
+        advice = (
+            "what this cycle wrote is kept, and the next one finishes the job. If this goes "
+            "on, check that the server is up and reachable from this machine"
+            if isinstance(err, dav.DavError)
+            else meaning.next
         )
-        return retry, f"internal error ({name}), retrying in {_human(retry)}"
+        log.warning(
+            "%s; retrying in %s (attempt %d); %s",
+            what,
+            _human(retry),
+            self.failures,
+            advice,
+        )
+        return retry, f"{meaning.status}, retry {self.failures} in {_human(retry)}"
 
     def _reload(self) -> None:
         from netsync.app.config import ConfigError

@@ -9,6 +9,8 @@ from netsync.dav.client import (
     call,
     check_status,
     connect,
+    options,
+    origin,
     translated_errors,
 )
 
@@ -21,5 +23,7 @@ __all__ = [
     "call",
     "check_status",
     "connect",
+    "options",
+    "origin",
     "translated_errors",
 ]

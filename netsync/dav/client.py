@@ -41,7 +41,9 @@ class AuthFailed(DavError):
 
     def __init__(self, url: str, username: str) -> None:
         who = f"user {username!r}" if username else "no username"
-        super().__init__(f"{_host(url)} refused the login ({who}); check the username and password")
+        super().__init__(
+            f"{origin(url)} refused the login ({who}); check the username and password"
+        )
         self.url = url
         self.username = username
 
@@ -59,9 +61,16 @@ class Account:
     ca_file: str = ""
 
 
-def _host(url: str) -> str:
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (the URL itself when it has no host): where
+    credentials go, and how messages name a server."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def options(client: Any, url: str) -> Any:
+    """An OPTIONS request: whether anything answers at ``url`` (its Date header, too)."""
+    return client.request(url, "OPTIONS")
 
 
 def connect(account: Account) -> Any:
@@ -100,7 +109,9 @@ def translated_errors(url: str, username: str) -> Iterator[None]:
     except caldav_error.AuthorizationError as err:
         if getattr(err, "status", None) == 401:
             raise AuthFailed(url, username) from err
-        raise DavError(f"{_host(url)} refused access: {err}") from err
+        refused = DavError(f"{origin(url)} refused access: {err}")
+        refused.status = 403
+        raise refused from err
     except caldav_error.RateLimitError as err:
         raise Unreachable(url, f"the server is overloaded ({err})") from err
     except Exception as err:
