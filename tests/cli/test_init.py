@@ -635,9 +635,17 @@ def test_a_wrong_password_is_asked_again_on_a_terminal(
     term.expect("Radicale listens on port 5232")  # the preset's hint, before the password
     term.expect("Password for alice at 127.0.0.1: ")
     term.answer("s3cret-typo")
-    term.expect("The server refused the login: wrong username or password.")
-    term.expect("Username [alice]: ")
+    # Refused: the password is asked again, hidden, so a hurried person who types it at
+    # once is not shown it on the screen (a username question would echo it).
+    term.expect("The server refused the login of alice: a wrong password, or username.")
+    term.expect("Password for alice at 127.0.0.1: ")
+    term.answer("s3cret-typo-again")
+    term.expect("The server refused the login of alice")
+    # Enter alone at the password: another username, then its password.
+    term.expect("Password for alice at 127.0.0.1: ")
     term.answer("")
+    term.expect("Username [alice]: ")
+    term.answer("alice")
     term.expect("Password for alice at 127.0.0.1: ")
     term.answer(servers.PASSWORD)
     term.expect("Logged in to")
@@ -653,7 +661,7 @@ def test_a_wrong_password_is_asked_again_on_a_terminal(
     term.answer("y")
     term.expect("LoadCredential=netsync-password:")
     assert term.finish() == 0
-    assert "s3cret" not in term.buffer
+    assert "s3cret" not in term.buffer  # no password typed was ever shown
     assert tomllib.loads(config.read_text())["contacts"]["password_command"] == ""
 
 

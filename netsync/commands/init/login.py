@@ -64,13 +64,21 @@ def find_and_log_in(
         except dav.AuthFailed:
             if not ui.interactive or password[1] == "command" or attempt == LOGIN_TRIES:
                 raise refused(args, username, password[1]) from None
+            if not username:
+                ui.say("The server wants a username and password.")
+                username = ui.ask("Username", flag="--username")
+                password = ask_password(args, ui, username, where, None, again=True)
+                continue
+            # The password first, hidden: a hurried person types it straight away, and a
+            # username question would show it on the screen.
             ui.say(
-                "The server refused the login: wrong username or password."
-                if username
-                else "The server wants a username and password."
+                f"The server refused the login of {username}: a wrong password, or username. "
+                "Type the password again (Enter alone: another username)."
             )
-            username = ui.ask("Username", flag="--username", default=username or None)
-            password = ask_password(args, ui, username, where, None, again=True)
+            password = ask_password(args, ui, username, where, None, again=True, empty=True)
+            if not password[0]:
+                username = ui.ask("Username", flag="--username", default=username)
+                password = ask_password(args, ui, username, where, None, again=True)
             continue
         except ServerProblem as problem:
             if not ui.interactive or attempt == LOGIN_TRIES:
@@ -95,8 +103,9 @@ def ask_password(
     stdin_password: str | None,
     *,
     again: bool = False,
+    empty: bool = False,
 ) -> tuple[str, str]:
-    """(password, where it came from)."""
+    """(password, where it came from); ``empty``: Enter alone gives ("", "prompt")."""
     from netsync.app import secrets
 
     if not username:
@@ -121,7 +130,7 @@ def ask_password(
     host = urlsplit(where.contacts[0].url).hostname if where.contacts else ""
     while True:
         password = ui.password(f"Password for {username} at {host}: ")
-        if password:
+        if password or empty:
             return password, "prompt"
         ui.say("  (the password is empty; Ctrl-C stops)")
 
