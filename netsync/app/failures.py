@@ -68,12 +68,15 @@ def explain(
     err: BaseException,
     *,
     wrote: bool = True,
+    redo: str = "",
     settings: Any = None,
     trust: str = CA_FILE_IN_CONFIG,
 ) -> Meaning | None:
     """What ``err`` means; None for an error netsync does not know (a bug).
 
-    ``wrote``: the run may have written something before it failed. ``settings``, when known,
+    ``wrote``: the run may have written something before it failed. ``redo``: a command
+    whose work no later run does by itself (`netsync log ...`), to run again once the
+    server answers. ``settings``, when known,
     lets a refused login say where its password came from. ``trust`` says how to trust a
     private CA where the caller is (init: "pass --ca-file with it").
     """
@@ -112,7 +115,9 @@ def explain(
         reason, advice = diagnose(err.url, err, trust=trust)
         if reason == err.reason:  # nothing more specific to say than "try again"
             advice = "try again later; if this goes on, check that the server is up"
-        if wrote:
+        if wrote and redo:
+            advice += f"; then run `{redo}` again (recording twice does no harm)"
+        elif wrote:
             advice += (
                 " (what this run wrote is safe: the next run reads everything afresh and "
                 "finishes the job)"

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example:\n  netsync check",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, writes=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -61,12 +61,16 @@ def parse_date(text: str) -> dt.date:
 def handle(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command; a known error becomes its message on stderr and its exit code
     (app.failures decides both). ``args.writes`` False: the command wrote nothing (so far);
+    ``args.redo``: the command to run again, when no later run would finish its job;
     ``args.settings``: the config it loaded (load_config keeps it there)."""
     try:
         return func(args)
     except (Exception, KeyboardInterrupt) as err:
         meaning = explain(
-            err, wrote=getattr(args, "writes", True), settings=getattr(args, "settings", None)
+            err,
+            wrote=getattr(args, "writes", True),
+            redo=getattr(args, "redo", ""),
+            settings=getattr(args, "settings", None),
         )
         if meaning is None:
             raise

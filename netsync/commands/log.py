@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--via", default="", metavar="HOW", help="how: call, visit, coffee, ...")
     p.add_argument("--date", type=parse_date, metavar="DATE", help="when (default: today)")
     p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, writes=False)  # until it has found the person (observe)
 
 
 def find_contacts(contacts: Sequence[Any], query: str) -> list[Any]:
@@ -64,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
         if len(matches) != 1:
             raise AmbiguousQuery(args.query, matches)
         chosen.append(matches[0])
+        args.writes = True  # the contact's card is written next; no `sync` would redo it
+        args.redo = shlex.join(
+            ["netsync", "log", args.query, "--date", day.isoformat()]
+            + (["--via", args.via] if args.via.strip() else [])
+        )
         return [Observation(matches[0].uid, day, args.via.strip(), "netsync log")]
 
     report = run_once(settings, today=today, dry_run=False, extra=observe)

@@ -216,6 +216,33 @@ def test_unreachable_server_exits_75(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"http://127.0.0.1:{port}" in err and "refused" in err
 
 
+@pytest.mark.parametrize(
+    ("command", "writes"),
+    [
+        (["sync"], True),
+        (["sync", "--dry-run"], False),
+        (["due"], False),
+        (["log", "Alice"], False),  # it had not found Alice yet, so it wrote nothing
+        (["check"], False),
+    ],
+)
+def test_only_a_command_that_writes_says_its_writes_are_safe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], writes: bool
+) -> None:
+    """Issue 13, point 11: "what this run wrote is safe" from a command that only reads
+    makes a user wonder what it wrote."""
+    port = servers.free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[contacts]\nurl = "http://127.0.0.1:{port}/dav/"\n[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    assert main(["--config", str(config), *command]) == 75
+    said = capsys.readouterr()
+    assert f"127.0.0.1:{port}" in said.err + said.out
+    assert ("what this run wrote is safe" in said.err) is writes
+    assert "wrote" not in said.out + said.err or writes
+
+
 def test_wrong_password_exits_77(
     radicale: servers.Server,
     tmp_path: Path,
