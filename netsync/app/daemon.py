@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from netsync.app.engine import Connections, Report
 
 log = logging.getLogger(__name__)
+# What `run` says at default verbosity (SPEC 8): one line when it starts, one per cycle that
+# changed something, a reload. commands/run turns it on; warnings and errors go to ``log``.
+ANNOUNCE = "netsync.run"
+say = logging.getLogger(ANNOUNCE)
 
 STOP_GRACE = 2.5  # seconds an open request gets after SIGTERM; systemd waits 90 s, users less
 STUCK_AFTER = 3600.0  # a cycle this old is hung: stop feeding the watchdog so systemd restarts us
@@ -101,6 +105,22 @@ def status_line(report: Report) -> str:
     if report.writes_failed:
         parts.append(f"{report.writes_failed} writes failed")
     return ", ".join(parts)
+
+
+def changed(report: Report) -> bool:
+    """Whether a cycle wrote anything: a reminder or a contact."""
+    return bool(report.created + report.updated + report.deleted + report.contacts_written)
+
+
+def started_line(settings: Settings) -> str:
+    """What `run` syncs and how often, said once when it starts."""
+    contacts, reminders = settings.contacts, settings.reminders
+    who = f" as {contacts.username}" if contacts.username else ""
+    return (
+        f"netsync running: contacts from {contacts.url}{who}, reminders into the calendar "
+        f'"{reminders.calendar}" at {reminders.url}; a cycle every '
+        f"{_human(settings.interval)} and just after midnight ({settings.source})"
+    )
 
 
 def _human(seconds: int) -> str:
@@ -231,11 +251,7 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
         try:
-            log.info(
-                "netsync running with %s, a cycle every %s and after midnight",
-                self.settings.source,
-                _human(self.settings.interval),
-            )
+            say.info("%s", started_line(self.settings))
             sdnotify.notify("READY=1", "STATUS=first cycle running")
             self._schedule_midnight()
             self._cycle_job()
@@ -361,8 +377,8 @@ class Daemon:
             log.warning(
                 "cycle done with problems (see above; retried next cycle): %s", report.summary()
             )
-        elif report.lines:
-            log.info("cycle done: %s", report.summary())
+        elif changed(report):
+            say.info("cycle done: %s", report.summary())
         else:  # the STATUS= line says it; a journal line every 15 minutes would say nothing
             log.debug("cycle done: %s", report.summary())
         return self.settings.interval, status_line(report)
@@ -446,7 +462,7 @@ class Daemon:
         self.settings = settings
         self.failures = 0
         self._drop_connections()
-        log.info("reloaded %s; running a cycle with it now", settings.source)
+        say.info("reloaded %s; running a cycle with it now", settings.source)
         self._schedule_midnight()
         self._schedule_cycle(1)
         sdnotify.notify("READY=1", "STATUS=config reloaded, cycle starting")
