@@ -212,30 +212,33 @@ class TerminalProgress:
 
 
 def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
-    """The plan as rows for `due`: overdue follow-ups first, then by day."""
+    """The plan as rows for `due`, by day. ``overdue_days``: how late a follow-up is (its due
+    date passed); ``gifts``: the person's gift ideas, on an occasion."""
     from netsync.core.model import DIGEST, FOLLOW_UP
     from netsync.core.planner import due_of_uid
 
-    names = {c.uid: c.name for c in report.contacts}
+    people = {c.uid: c for c in report.contacts}
     end = report.today + dt.timedelta(days=days)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in report.wanted:
         if r.day > end or r.kind == DIGEST:
             continue
         due = due_of_uid(r.uid) if r.kind == FOLLOW_UP else r.day
         overdue = (report.today - due).days if due and due < report.today else 0
+        person = people.get(r.contact_uid)
         rows.append(
             {
                 "date": r.day.isoformat(),
                 "kind": r.kind,
-                "contact": names.get(r.contact_uid, ""),
+                "contact": person.name if person else "",
                 "uid": r.contact_uid,
                 "summary": r.summary,
                 "due": due.isoformat() if due else r.day.isoformat(),
                 "overdue_days": overdue,
+                "gifts": list(person.ledger.gifts) if person and r.kind != FOLLOW_UP else [],
             }
         )
-    rows.sort(key=lambda row: (row["overdue_days"] == 0, row["date"], row["kind"], row["contact"]))
+    rows.sort(key=lambda row: (row["date"], -row["overdue_days"], row["kind"], row["contact"]))
     return rows
 
 
@@ -246,19 +249,23 @@ def _days(n: int) -> str:
 def print_agenda(
     rows: Sequence[dict[str, Any]], *, today: dt.date, days: int, out: Any = None
 ) -> None:
-    """Overdue follow-ups first, then this week, then what is further ahead."""
+    """By the day each reminder is on: overdue follow-ups (on today's list, their due date
+    passed), the rest of today, this week, and what is further ahead. A late follow-up that
+    max_per_day moved to a later day is listed on that day, saying how late it is: a person
+    on tomorrow's list is not overdue today."""
     out = out or sys.stdout
     colour = use_colour(out)
     if not rows:
         print(f"Nothing due in the next {days} days.", file=out)
         return
-    week_end = (today + dt.timedelta(days=6)).isoformat()
+    day0, week_end = today.isoformat(), (today + dt.timedelta(days=6)).isoformat()
     sections = [
-        ("Overdue", [r for r in rows if r["overdue_days"]]),
-        ("This week", [r for r in rows if not r["overdue_days"] and r["date"] <= week_end]),
+        ("Overdue", [r for r in rows if r["date"] <= day0 and r["overdue_days"]]),
+        ("Today", [r for r in rows if r["date"] <= day0 and not r["overdue_days"]]),
+        ("This week", [r for r in rows if day0 < r["date"] <= week_end]),
         (
             f"Ahead (to {(today + dt.timedelta(days=days)).isoformat()})",
-            [r for r in rows if not r["overdue_days"] and r["date"] > week_end],
+            [r for r in rows if r["date"] > week_end],
         ),
     ]
     for title, section in sections:
@@ -267,8 +274,7 @@ def print_agenda(
         print(paint(title, "today", colour), file=out)
         for r in section:
             day = dt.date.fromisoformat(r["date"])
-            when = f"{day:%a %d %b}"
-            line = f"  {when}  {r['kind']:<11} {r['summary']}"
+            line = f"  {day:%a %d %b}  {r['kind']:<11} {r['summary']}"
             if r["overdue_days"]:
                 late = f"  (due {r['due']}, {_days(r['overdue_days'])} ago)"
                 line = paint(line, "overdue", colour) + paint(late, "dim", colour)
@@ -277,6 +283,9 @@ def print_agenda(
             else:
                 line = paint(line, r["kind"], colour)
             print(line, file=out)
+            if r["gifts"]:
+                ideas = "; ".join(" ".join(g.split()) for g in r["gifts"])
+                print(paint(f"{'':26}gift ideas: {ideas}", "dim", colour), file=out)
 
 
 def print_report(report: Report, out: Any = None) -> None:
