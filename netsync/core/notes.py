@@ -334,3 +334,10 @@ def _spell(date: PartialDate) -> str:
     if date.year is None:
         return f"--{date.month:02d}-{date.day:02d}"
     return f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
+
+
+def read_date(text: str, *, today: dt.date) -> dt.date | None:
+    """A date in any spelling a ``last:`` line takes (``2026-11-24``, ``24-11-2026``,
+    ``today``, ``gisteren``...), or None: `netsync log --date` reads dates as the block does."""
+    found = _date(text.strip(), today)
+    return found[0] if found is not None else None

@@ -38,7 +38,8 @@ ALLOWED = {
     "core": {"icalendar", "netsync.core"},
     "dav": {"netsync.core", "netsync.dav", "caldav", "niquests", "lxml", "dns"},
     "app": {"netsync.core", "netsync.dav", "netsync.app", "keyring", "schedule", "radicale"},
-    "commands": {"netsync.core", "netsync.dav", "netsync.app", "netsync.commands.common"},
+    "commands": {"netsync.core", "netsync.dav", "netsync.app", "netsync.commands.common",
+                 "anyascii"},
 }  # fmt: skip
 
 
