@@ -116,7 +116,7 @@ def explain(
         if reason == err.reason:  # nothing more specific to say than "try again"
             advice = "try again later; if this goes on, check that the server is up"
         if wrote and redo:
-            advice += f"; then run `{redo}` again (recording twice does no harm)"
+            advice += f"; then run `{redo}` again (doing it twice does no harm)"
         elif wrote:
             advice += (
                 " (what this run wrote is safe: the next run reads everything afresh and "
