@@ -190,7 +190,7 @@ class TerminalProgress:
         from netsync.app.engine import _quiet
 
         quiet = logging.getLogger().level >= logging.ERROR
-        if quiet or not sys.stderr.isatty() or stderr_is_journal():
+        if quiet or not is_terminal(sys.stderr) or stderr_is_journal():
             return _quiet
         return cls()
 
@@ -306,9 +306,17 @@ _COLOURS = {
 }
 
 
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (False for a pipe, a file, a closed or fake stream)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def use_colour(stream: Any) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    return is_terminal(stream) and "NO_COLOR" not in os.environ
 
 
 def paint(text: str, what: str, colour: bool) -> str:

@@ -20,6 +20,7 @@ from netsync.commands.common import (
     EXIT_PARTIAL,
     EXIT_USAGE,
     TerminalProgress,
+    is_terminal,
     load_config,
 )
 
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             print("dry run: nothing was changed")
             return EXIT_OK
         if not args.yes and not _go_ahead(found):
-            return EXIT_USAGE if not _on_terminal() else EXIT_OK
+            return EXIT_USAGE if not is_terminal(sys.stdin) else EXIT_OK
         args.writes, args.redo = True, " ".join(["netsync", "remove", *_flags(args)])
         progress = TerminalProgress.for_stderr()
         try:
@@ -83,13 +84,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _flags(args: argparse.Namespace) -> list[str]:
     return ["--notes"] * args.notes + ["--yes"] * args.yes
-
-
-def _on_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _say_found(found: removal.Removal, settings: Any, *, with_notes: bool) -> None:
@@ -124,7 +118,7 @@ def _go_ahead(found: removal.Removal) -> bool:
     if found.notes:
         what.append(f"take the block out of {_count(found.notes, 'note')}")
     plan = " and ".join(what)
-    if not _on_terminal():
+    if not is_terminal(sys.stdin):
         print(
             f"netsync: remove would {plan}; pass --yes to do it without a terminal "
             "(nothing was changed)",

@@ -25,7 +25,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from netsync.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, parse_date
+from netsync.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, is_terminal, parse_date
 from netsync.commands.init import keep, pick, write
 from netsync.commands.init.answers import (
     DEFAULT_CALENDAR,
@@ -39,7 +39,7 @@ from netsync.commands.init.answers import (
     target,
 )
 from netsync.commands.init.login import call, find_and_log_in
-from netsync.commands.init.prompter import Prompter, is_terminal
+from netsync.commands.init.prompter import Prompter
 from netsync.dav import discovery
 
 __all__ = ["Prompter", "register", "run", "run_init"]

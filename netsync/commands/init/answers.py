@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netsync.commands.common import UsageError
-from netsync.commands.init.prompter import is_terminal
+from netsync.commands.common import UsageError, is_terminal
 from netsync.dav import discovery, providers
 from netsync.dav.providers import Provider
 
