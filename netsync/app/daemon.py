@@ -1,9 +1,10 @@
-"""`netsync run` and `netsync set-password`: the long-running shell around ``engine.run_cycle``.
+"""`netsync run`: the long-running shell around ``engine.run_cycle``.
 
 Owns the daemon loop (a ``schedule.Scheduler`` with a cycle every ``[daemon] interval`` and one
-just after local midnight), backoff after failed cycles, signals (SIGTERM/SIGINT stop, SIGHUP
-reloads the config), the systemd notifications (READY, STATUS, WATCHDOG, STOPPING), keeping the
-passwords in use out of every log line, and storing a password in the keyring.
+just after local midnight), backoff after failed cycles (what an error means, and whether
+waiting helps, is app.failures'), signals (SIGTERM/SIGINT stop, SIGHUP reloads the config),
+the systemd notifications (READY, STATUS, WATCHDOG, STOPPING), what it says at default
+verbosity (``ANNOUNCE``), and keeping the passwords in use out of every log line.
 
 Cycles run in a worker thread while the main thread keeps signals and watchdog pings going: a
 server that accepts the connection and never answers would otherwise keep SIGTERM waiting for
@@ -392,7 +393,7 @@ class Daemon:
         self.failures += 1
         self._drop_connections()  # fresh connections and passwords (a rotated one) next time
         interval = self.settings.interval
-        meaning = explain(err, settings=self.settings) if err is not None else None
+        meaning = explain(err, service=True, settings=self.settings) if err else None
         if meaning is None:
             # A bug. Its message may quote card data (NOTE text), so only its type and where
             # it happened are logged; `netsync sync` run by hand shows the whole thing.
@@ -422,19 +423,16 @@ class Daemon:
             )
             return retry, f"{meaning.status}, retrying in {_human(retry)}"
         retry = backoff_delay(self.failures, interval=interval)
-        # Not meaning.next: its "what this run wrote is safe" is for a command run once.
-        advice = (
-            "what this cycle wrote is kept, and the next one finishes the job. If this goes "
-            "on, check that the server is up and reachable from this machine"
-            if isinstance(err, dav.DavError)
-            else meaning.next
-        )
-        log.warning(
+        # A server that is down or failing is worth a warning; a local error (the disk, the
+        # state directory) an error.
+        level = logging.WARNING if isinstance(err, dav.DavError) else logging.ERROR
+        log.log(
+            level,
             "%s; retrying in %s (attempt %d); %s",
             what,
             _human(retry),
             self.failures,
-            advice,
+            meaning.next,
         )
         return retry, f"{meaning.status}, retry {self.failures} in {_human(retry)}"
 

@@ -30,6 +30,7 @@ CA_FILE_IN_CONFIG = "set [contacts] ca_file to its path"
 # A server's "no" that waiting does not change: not yours (403), nothing there (404), not
 # here (405: MKCALENDAR or PROPFIND where there is no DAV). The config must change.
 NOT_PERMITTED = (403, 404, 405)
+CHECK_EVERYTHING = "check the URL, the network, and that the server is up"
 
 
 class UsageError(Exception):
@@ -69,6 +70,7 @@ def explain(
     *,
     wrote: bool = True,
     redo: str = "",
+    service: bool = False,
     settings: Any = None,
     trust: str = CA_FILE_IN_CONFIG,
 ) -> Meaning | None:
@@ -76,7 +78,8 @@ def explain(
 
     ``wrote``: the run may have written something before it failed. ``redo``: a command
     whose work no later run does by itself (`netsync log ...`), to run again once the
-    server answers. ``settings``, when known,
+    server answers. ``service``: said by `netsync run`, which retries by itself and finishes
+    the job of a cycle in the next. ``settings``, when known,
     lets a refused login say where its password came from. ``trust`` says how to trust a
     private CA where the caller is (init: "pass --ca-file with it").
     """
@@ -113,9 +116,12 @@ def explain(
         return Meaning(EXIT_NOPERM, [what], _login_next(err, settings), status="login refused")
     if isinstance(err, dav.Unreachable):
         reason, advice = diagnose(err.url, err, trust=trust)
-        if reason == err.reason:  # nothing more specific to say than "try again"
-            advice = "try again later; if this goes on, check that the server is up"
-        if wrote and redo:
+        if advice == CHECK_EVERYTHING:  # nothing more specific to say than "try again"
+            advice = "if this goes on, check that the server is up and reachable from here"
+            advice = advice if service else f"try again later; {advice}"
+        if service:
+            advice += "; what this cycle wrote is kept, and the next one finishes the job"
+        elif wrote and redo:
             advice += f"; then run `{redo}` again (doing it twice does no harm)"
         elif wrote:
             advice += (
@@ -131,8 +137,11 @@ def explain(
             status="refused",
         )
     if isinstance(err, dav.DavError):
+        advice = (
+            "what this cycle wrote is kept, and the next one finishes the job" if service else ""
+        )
         return Meaning(
-            EXIT_UNAVAILABLE, [f"server error: {err}"], "", transient=True, status="server error"
+            EXIT_UNAVAILABLE, [f"server error: {err}"], advice, True, status="server error"
         )
     if isinstance(err, UsageError):
         return Meaning(EXIT_USAGE, [str(err)])
@@ -191,8 +200,8 @@ def login_advice(which: str, section: Any) -> str:
 
 def diagnose(url: str, err: Any, *, trust: str = CA_FILE_IN_CONFIG) -> tuple[str, str]:
     """(what went wrong, what to do) for a server that could not be reached. ``trust`` says
-    how to trust a private CA where the caller is; the reason itself when nothing more
-    specific is known."""
+    how to trust a private CA where the caller is; the reason itself and CHECK_EVERYTHING
+    when nothing more specific is known."""
     parts = urlsplit(url)
     host = parts.hostname or url
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -227,4 +236,4 @@ def diagnose(url: str, err: Any, *, trust: str = CA_FILE_IN_CONFIG) -> tuple[str
             f"the host name {host} is unknown",
             "check the address for a typo, and that this machine can look up names (DNS)",
         )
-    return reason, "check the URL, the network, and that the server is up"
+    return reason, CHECK_EVERYTHING
