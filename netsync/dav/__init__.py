@@ -2,8 +2,10 @@
 
 from netsync.dav.client import (
     Account,
+    Anonymous,
     AuthFailed,
     DavError,
+    ForeignOrigin,
     Unreachable,
     WrongCollection,
     call,
@@ -16,8 +18,10 @@ from netsync.dav.client import (
 
 __all__ = [
     "Account",
+    "Anonymous",
     "AuthFailed",
     "DavError",
+    "ForeignOrigin",
     "Unreachable",
     "WrongCollection",
     "call",
