@@ -101,6 +101,8 @@ def status_line(report: Report) -> str:
         parts.append(f"{report.cards_skipped} cards skipped")
     if report.writes_failed:
         parts.append(f"{report.writes_failed} writes failed")
+    if report.mail_error:
+        parts.append("mail not read")
     return ", ".join(parts)
 
 
@@ -173,7 +175,7 @@ def _stoppable(conn: Connections, stop: threading.Event) -> Connections:
             return super().call(*args, **kwargs)
 
     return StoppableConnections(
-        conn.contacts, conn.reminders, conn.calendar_name, conn.detect_calendars
+        conn.contacts, conn.reminders, conn.calendar_name, conn.detect_calendars, conn.mail
     )
 
 
@@ -339,6 +341,8 @@ class Daemon:
             if self.conn is None:
                 conn = session.connections(settings)
                 self.redact.add(conn.contacts.password, conn.reminders.password)
+                if conn.mail is not None:
+                    self.redact.add(conn.mail.account.password)
                 self.conn = _stoppable(conn, self.stop)
             state = session.open_state(settings)
             try:

@@ -69,6 +69,7 @@ class MailAccount:
     ca_file: str = ""
     timeout: float = 30.0
     token: TokenSource | None = None
+    problem: str = ""  # why it cannot be used (no password): said by every scan
 
     @property
     def host(self) -> str:
@@ -133,6 +134,8 @@ class Mailbox:
 
     def connect(self) -> Any:
         """The logged-in client, connecting first if there is none."""
+        if self.account.problem:
+            raise MailError(self.account.problem)
         if self._client is None:
             self._client = self._login(self._open())
         return self._client
@@ -208,7 +211,7 @@ class Mailbox:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def scan(self, state: State, *, today: dt.date, zone: dt.tzinfo) -> Scan:
+    def scan(self, state: State, *, today: dt.date, zone: dt.tzinfo | None) -> Scan:
         """Read what is new in the folders into ``state``. A kept connection that turns out to
         be closed is opened again, once."""
         from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -230,6 +233,15 @@ class Mailbox:
         except IMAPClientError as err:  # a NO or BAD to a command of ours
             self._drop()
             raise MailError(f"the mail server {self.account.host} refused: {err}") from None
+        except MailError:
+            raise
+        except Exception as err:  # an answer nobody foresaw must not end the cycle's DAV work
+            self._drop()
+            log.debug("reading mail failed", exc_info=True)
+            raise MailError(
+                f"unexpected answer from the mail server {self.account.host} "
+                f"({type(err).__name__}); `netsync -vv sync` shows where"
+            ) from None
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -237,7 +249,7 @@ class Mailbox:
             with contextlib.suppress(Exception):
                 client.shutdown()
 
-    def _scan(self, state: State, *, today: dt.date, zone: dt.tzinfo) -> Scan:
+    def _scan(self, state: State, *, today: dt.date, zone: dt.tzinfo | None) -> Scan:
         from imapclient.exceptions import IMAPClientError
 
         client = self.connect()
@@ -324,7 +336,7 @@ class Mailbox:
         received: bool,
         since: dt.date,
         today: dt.date,
-        zone: dt.tzinfo,
+        zone: dt.tzinfo | None,
     ) -> None:
         selected = client.select_folder(name, readonly=True)  # EXAMINE: no flag changes
         validity = int(selected[b"UIDVALIDITY"])

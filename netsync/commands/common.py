@@ -227,6 +227,7 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
     from netsync.core.planner import due_of_uid
 
     names = {c.uid: c.name for c in report.contacts}
+    ledgers = {c.uid: c.ledger for c in report.contacts}
     end = report.today + dt.timedelta(days=days)
     rows = []
     for r in report.wanted:
@@ -234,6 +235,8 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
             continue
         due = due_of_uid(r.uid) if r.kind == FOLLOW_UP else r.day
         overdue = (report.today - due).days if due and due < report.today else 0
+        ledger = ledgers.get(r.contact_uid)
+        last = ledger.last if ledger is not None else None
         rows.append(
             {
                 "date": r.day.isoformat(),
@@ -243,6 +246,8 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
                 "summary": r.summary,
                 "due": due.isoformat() if due else r.day.isoformat(),
                 "overdue_days": overdue,
+                "last_contact": last.isoformat() if last else None,
+                "last_how": (ledger.how or None) if last and ledger else None,
             }
         )
     rows.sort(key=lambda row: (row["overdue_days"] == 0, row["date"], row["kind"], row["contact"]))
@@ -286,7 +291,17 @@ def print_agenda(
                 line = paint(line, "today", colour)
             else:
                 line = paint(line, r["kind"], colour)
+            if r["kind"] == "follow-up":
+                line += paint(f"  {_last_contact(r)}", "dim", colour)
             print(line, file=out)
+
+
+def _last_contact(row: dict[str, Any]) -> str:
+    """ "last contact: 2026-11-20 (mail)", as the reminder's description says it."""
+    if not row.get("last_contact"):
+        return "last contact: not recorded"
+    how = f" ({row['last_how']})" if row.get("last_how") else ""
+    return f"last contact: {row['last_contact']}{how}"
 
 
 def print_report(report: Report, out: Any = None) -> None:

@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     redact = RedactSecrets()
     redact.add(conn.contacts.password, conn.reminders.password)
+    if conn.mail is not None:
+        redact.add(conn.mail.account.password)
     handlers = list(logging.getLogger().handlers)
     for handler in handlers:
         handler.addFilter(redact)

@@ -88,11 +88,12 @@ def judge(
     *,
     received: bool,
     internal: dt.datetime | None,
-    zone: dt.tzinfo,
+    zone: dt.tzinfo | None,
     today: dt.date,
 ) -> tuple[Seen | None, str]:
     """What one message counts as, and why (``COUNTED`` or the reason it does not).
-    ``received``: the message is in a folder of received mail (it counts for its sender)."""
+    ``received``: the message is in a folder of received mail (it counts for its sender).
+    ``zone``: the user's time zone (None: the system's)."""
     if headers.mailing_list:
         return None, MAILING_LIST
     if headers.automatic:
@@ -163,7 +164,11 @@ def _date(message: EmailMessage) -> dt.datetime | None:
 
 
 def _day(
-    sent: dt.datetime | None, internal: dt.datetime | None, *, zone: dt.tzinfo, today: dt.date
+    sent: dt.datetime | None,
+    internal: dt.datetime | None,
+    *,
+    zone: dt.tzinfo | None,
+    today: dt.date,
 ) -> dt.date | None:
     when = sent or internal
     if when is None:
