@@ -128,6 +128,7 @@ class Mailbox:
         self.folders = tuple(folders)
         self.since_days = since_days
         self.count_received = count_received
+        self.encryption = ""  # of the open connection: "TLS", "STARTTLS" or "none"
         self._client: Any = None
 
     # -- the connection ----------------------------------------------------------------------
@@ -155,10 +156,14 @@ class Mailbox:
                 timeout=a.timeout,
             )
             client.normalise_times = False  # INTERNALDATE with its zone, not the machine's
+            self.encryption = "TLS"
             if not a.implicit_tls:
                 if client.has_capability("STARTTLS"):
                     client.starttls(context)
-                elif not is_loopback(a.host):
+                    self.encryption = "STARTTLS"
+                elif is_loopback(a.host):
+                    self.encryption = "none"
+                else:
                     client.shutdown()
                     raise MailError(
                         f"{a.host}:{a.port} does not offer STARTTLS, so the password would "
@@ -371,6 +376,57 @@ class Mailbox:
         state.record_mail(
             self.account.key, name, MailPosition(validity, uidnext), learnt, keep_after=since
         )
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What `netsync check` says of the mail account: the folders and how the sent one was
+    found, and how many messages the next cycle would read (headers only)."""
+
+    folders: tuple[str, ...]
+    found_by: str  # "[mail] folders", "its \\Sent flag or name", "the state (found before)"
+    to_read: int
+
+
+def survey(box: Mailbox, state: State, *, today: dt.date) -> Survey:
+    """Log in, find the folders and count what the next cycle would read; reads no header and
+    changes nothing in the state."""
+    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+    try:
+        client = box.connect()
+        if box.folders:
+            folders, found_by = box.folders, "[mail] folders"
+        elif known := state.mail_folder(box.account.key):
+            folders, found_by = (known,), "found before"
+        else:
+            folders, found_by = (box.find_sent_folder(),), "flagged \\Sent (or by its name)"
+        if box.count_received:
+            folders = (*folders, INBOX)
+        since = today - dt.timedelta(days=box.since_days)
+        to_read = 0
+        for name in folders:
+            try:
+                selected = client.select_folder(name, readonly=True)
+            except IMAPClientAbortError:
+                raise
+            except IMAPClientError as err:
+                raise MailError(
+                    f"the mail folder {name!r} cannot be read ({err}); check [mail] folders"
+                ) from None
+            before = state.mail_position(box.account.key, name)
+            if before is None or before.validity != int(selected[b"UIDVALIDITY"]):
+                to_read += len(client.search(["SINCE", since]))
+            else:
+                found = client.search(["UID", f"{before.uidnext}:*"])
+                to_read += sum(1 for uid in found if uid >= before.uidnext)
+            _unselect(client)
+    except (OSError, IMAPClientAbortError) as err:
+        box._drop()
+        raise box._unreachable(err) from None
+    except IMAPClientError as err:
+        raise MailError(f"the mail server {box.account.host} refused: {err}") from None
+    return Survey(tuple(folders), found_by, to_read)
 
 
 def _header_block(data: dict[bytes, Any]) -> bytes:

@@ -147,6 +147,8 @@ class _Checker:
         self.address_books(settings)
         cal = self.calendar(settings)
         self.write(settings, cal)
+        if settings.mail.enabled:
+            self.mail(settings, open_state)
 
     # -- the steps --------------------------------------------------------------------------
 
@@ -398,6 +400,64 @@ class _Checker:
             )
             return
         self.say(Verdict("ok", "write permission", "created and deleted a test event"))
+
+    def mail(self, settings: Any, open_state: Callable[[Any], Any]) -> None:
+        """Log in to the mail server, find the sent folder, count what the next cycle reads."""
+        from netsync.app import imap
+
+        m = settings.mail
+        box = self.conn.mail
+        where = f"{m.username} at {_origin(m.url)}"
+        state = open_state(settings)
+        try:
+            found = imap.survey(box, state, today=self.now().date())
+        except imap.MailAuthFailed as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "mail login",
+                    str(err).split(";")[0],
+                    f"check [mail] username ({m.username!r}) and the password: the credential "
+                    "netsync-password-mail, [mail] password_command, or `netsync set-password "
+                    "--for mail`; most providers want an app password for IMAP",
+                ),
+                EXIT_NOPERM,
+            ) from None
+        except imap.MailUnreachable as err:
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "mail server",
+                    str(err),
+                    "check [mail] url: imaps://HOST (port 993) or imap://HOST:143 (STARTTLS)",
+                ),
+                EXIT_UNAVAILABLE,
+            ) from None
+        except imap.MailError as err:
+            missing = "password" in str(err) and "tried" in str(err)
+            raise _Failed(
+                Verdict(
+                    "FAIL",
+                    "mail password" if missing else "mail folder",
+                    str(err).split("; run ")[0] if missing else str(err),
+                    "`netsync set-password --for mail`, [mail] password_command, or the "
+                    "credential netsync-password-mail"
+                    if missing
+                    else 'name the folders to read in [mail] folders, e.g. folders = ["Sent"]',
+                ),
+                EXIT_CONFIG,
+            ) from None
+        finally:
+            state.close()
+        tls = {"none": "no TLS: a server on this machine"}.get(box.encryption, box.encryption)
+        self.say(Verdict("ok", "mail login", f"{where} ({tls})"))
+        self.say(Verdict("ok", "mail folders", f"{', '.join(found.folders)} ({found.found_by})"))
+        reading = (
+            f"the next cycle reads the headers of {found.to_read:,} message(s)"
+            if found.to_read
+            else "nothing new to read"
+        )
+        self.say(Verdict("ok", "mail", f"{reading}; never a subject or a body"))
 
     # -- failures ---------------------------------------------------------------------------
 

@@ -358,3 +358,33 @@ def test_the_daemon_keeps_one_connection_and_logs_no_address_subject_or_password
     leaks = [line for line in text.splitlines()
              if SUBJECT in line or any(a in line.lower() for a in ADDRESSES)]  # fmt: skip
     assert leaks == []
+
+
+def test_check_logs_in_finds_the_sent_folder_and_says_how_much_it_would_read(
+    mailed: tuple[servers.Server, Dovecot, Path],
+    credentials: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server, dovecot, config = mailed
+    capsys.readouterr()
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    port = dovecot.imaps_port
+    assert f"[ok  ] mail login: {mailserver.USER} at imaps://127.0.0.1:{port} (TLS)" in out
+    assert "[ok  ] mail folders: Sent (flagged \\Sent (or by its name))" in out
+    assert "[ok  ] mail: the next cycle reads the headers of 6 message(s)" in out
+    assert run(config, "sync") == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok  ] mail folders: Sent (found before)" in out
+    assert "[ok  ] mail: nothing new to read; never a subject or a body" in out
+
+    (credentials / "netsync-password-mail").write_text("wrong-password\n")
+    assert main(["--config", str(config), "check"]) == 77
+    out = capsys.readouterr().out
+    assert "[FAIL] mail login: 127.0.0.1 refused the mail login" in out
+    assert "wrong-password" not in out
+    dovecot.stop()
+    assert main(["--config", str(config), "check"]) == 75
+    assert "[FAIL] mail server: cannot reach the mail server 127.0.0.1" in capsys.readouterr().out

@@ -211,8 +211,8 @@ def test_the_sent_folder_is_found_by_its_flag_and_remembered(tmp_path: Path) -> 
 
 def test_starttls_on_the_imap_port(dovecot: Dovecot, tmp_path: Path) -> None:
     box = imap.Mailbox(account(dovecot, url=dovecot.imap_url))
-    client = box.connect()
-    assert client._starttls_done
+    box.connect()
+    assert box.encryption == "STARTTLS"
     assert scan(box, State(tmp_path / "state")).folders == ["Sent"]
     box.close()
 
