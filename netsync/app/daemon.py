@@ -154,6 +154,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def secrets_of(conn: Connections) -> list[str]:
+    """The passwords a cycle with these connections uses, for RedactSecrets."""
+    found = [conn.contacts.password, conn.reminders.password]
+    if conn.mail is not None:
+        found.append(conn.mail.account.password)
+    return found
+
+
 # --- the daemon ---------------------------------------------------------------------------
 
 
@@ -340,9 +348,7 @@ class Daemon:
         try:
             if self.conn is None:
                 conn = session.connections(settings)
-                self.redact.add(conn.contacts.password, conn.reminders.password)
-                if conn.mail is not None:
-                    self.redact.add(conn.mail.account.password)
+                self.redact.add(*secrets_of(conn))
                 self.conn = _stoppable(conn, self.stop)
             state = session.open_state(settings)
             try:

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from netsync.app import session
-from netsync.app.daemon import Daemon, RedactSecrets
+from netsync.app.daemon import Daemon, RedactSecrets, secrets_of
 from netsync.commands.common import EXIT_CONFIG, load_config
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_CONFIG
     redact = RedactSecrets()
-    redact.add(conn.contacts.password, conn.reminders.password)
-    if conn.mail is not None:
-        redact.add(conn.mail.account.password)
+    redact.add(*secrets_of(conn))
     handlers = list(logging.getLogger().handlers)
     for handler in handlers:
         handler.addFilter(redact)

@@ -388,3 +388,25 @@ def test_check_logs_in_finds_the_sent_folder_and_says_how_much_it_would_read(
     dovecot.stop()
     assert main(["--config", str(config), "check"]) == 75
     assert "[FAIL] mail server: cannot reach the mail server 127.0.0.1" in capsys.readouterr().out
+
+
+def test_the_mail_password_is_blanked_from_the_log_like_the_others(
+    tmp_path: Path, credentials: Path
+) -> None:
+    import logging
+
+    from netsync.app import daemon, session
+    from netsync.app.config import load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[contacts]\nurl = "https://dav.example.com/"\nusername = "alice"\n'
+        '[mail]\nurl = "imaps://mail.example.com"\nusername = "alice@example.com"\n'
+    )
+    conn = session.connections(load_settings(config))
+    redact = daemon.RedactSecrets()
+    redact.add(*daemon.secrets_of(conn))
+    record = logging.LogRecord("imapclient", logging.WARNING, "", 0, "%s", ("x",), None)
+    record.msg, record.args = f"login as alice with {mailserver.PASSWORD} failed", ()
+    redact.filter(record)
+    assert record.getMessage() == "login as alice with ******** failed"
