@@ -35,6 +35,7 @@ PHASES = (
     "read_reminders",
     "apply_changes",
     "catch_up",
+    "read_mail",
 )
 spans: dict[str, list[tuple[float, float]]] = {}  # name -> (start, end) of each call
 imap_commands: list[str] = []  # every IMAP command sent (its name: LOGIN, STATUS, UID FETCH)
