@@ -113,6 +113,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What `netsync check` says of the mail account: the folders and how the sent one was
+    found, and how many messages the next cycle would read (headers only)."""
+
+    folders: tuple[str, ...]
+    found_by: str  # "[mail] folders", "its \\Sent flag or name", "the state (found before)"
+    to_read: int
+
+
 class Mailbox:
     """One account's connection, kept open between cycles, and reading its folders."""
 
@@ -377,56 +387,45 @@ class Mailbox:
             self.account.key, name, MailPosition(validity, uidnext), learnt, keep_after=since
         )
 
+    def survey(self, state: State, *, today: dt.date) -> Survey:
+        """For `netsync check`: log in, find the folders and count what the next cycle would
+        read. Reads no header and changes nothing in the state."""
+        from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-@dataclass(frozen=True)
-class Survey:
-    """What `netsync check` says of the mail account: the folders and how the sent one was
-    found, and how many messages the next cycle would read (headers only)."""
-
-    folders: tuple[str, ...]
-    found_by: str  # "[mail] folders", "its \\Sent flag or name", "the state (found before)"
-    to_read: int
-
-
-def survey(box: Mailbox, state: State, *, today: dt.date) -> Survey:
-    """Log in, find the folders and count what the next cycle would read; reads no header and
-    changes nothing in the state."""
-    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
-
-    try:
-        client = box.connect()
-        if box.folders:
-            folders, found_by = box.folders, "[mail] folders"
-        elif known := state.mail_folder(box.account.key):
-            folders, found_by = (known,), "found before"
-        else:
-            folders, found_by = (box.find_sent_folder(),), "flagged \\Sent (or by its name)"
-        if box.count_received:
-            folders = (*folders, INBOX)
-        since = today - dt.timedelta(days=box.since_days)
-        to_read = 0
-        for name in folders:
-            try:
-                selected = client.select_folder(name, readonly=True)
-            except IMAPClientAbortError:
-                raise
-            except IMAPClientError as err:
-                raise MailError(
-                    f"the mail folder {name!r} cannot be read ({err}); check [mail] folders"
-                ) from None
-            before = state.mail_position(box.account.key, name)
-            if before is None or before.validity != int(selected[b"UIDVALIDITY"]):
-                to_read += len(client.search(["SINCE", since]))
+        try:
+            client = self.connect()
+            if self.folders:
+                folders, found_by = self.folders, "[mail] folders"
+            elif known := state.mail_folder(self.account.key):
+                folders, found_by = (known,), "found before"
             else:
-                found = client.search(["UID", f"{before.uidnext}:*"])
-                to_read += sum(1 for uid in found if uid >= before.uidnext)
-            _unselect(client)
-    except (OSError, IMAPClientAbortError) as err:
-        box._drop()
-        raise box._unreachable(err) from None
-    except IMAPClientError as err:
-        raise MailError(f"the mail server {box.account.host} refused: {err}") from None
-    return Survey(tuple(folders), found_by, to_read)
+                folders, found_by = (self.find_sent_folder(),), "flagged \\Sent (or by its name)"
+            if self.count_received:
+                folders = (*folders, INBOX)
+            since = today - dt.timedelta(days=self.since_days)
+            to_read = 0
+            for name in folders:
+                try:
+                    selected = client.select_folder(name, readonly=True)
+                except IMAPClientAbortError:
+                    raise
+                except IMAPClientError as err:
+                    raise MailError(
+                        f"the mail folder {name!r} cannot be read ({err}); check [mail] folders"
+                    ) from None
+                before = state.mail_position(self.account.key, name)
+                if before is None or before.validity != int(selected[b"UIDVALIDITY"]):
+                    to_read += len(client.search(["SINCE", since]))
+                else:
+                    found = client.search(["UID", f"{before.uidnext}:*"])
+                    to_read += sum(1 for uid in found if uid >= before.uidnext)
+                _unselect(client)
+        except (OSError, IMAPClientAbortError) as err:
+            self._drop()
+            raise self._unreachable(err) from None
+        except IMAPClientError as err:
+            raise MailError(f"the mail server {self.account.host} refused: {err}") from None
+        return Survey(tuple(folders), found_by, to_read)
 
 
 def _header_block(data: dict[bytes, Any]) -> bytes:

@@ -410,7 +410,7 @@ class _Checker:
         where = f"{m.username} at {_origin(m.url)}"
         state = open_state(settings)
         try:
-            found = imap.survey(box, state, today=self.now().date())
+            found = box.survey(state, today=self.now().date())
         except imap.MailAuthFailed as err:
             raise _Failed(
                 Verdict(
