@@ -387,16 +387,17 @@ class Mailbox:
             self.account.key, name, MailPosition(validity, uidnext), learnt, keep_after=since
         )
 
-    def survey(self, state: State, *, today: dt.date) -> Survey:
-        """For `netsync check`: log in, find the folders and count what the next cycle would
-        read. Reads no header and changes nothing in the state."""
+    def survey(self, state: State | None, *, today: dt.date) -> Survey:
+        """For `netsync check` and `init`: log in, find the folders and count what the next
+        cycle would read (``state`` None: a first cycle). Reads no header and changes nothing
+        in the state."""
         from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
         try:
             client = self.connect()
             if self.folders:
                 folders, found_by = self.folders, "[mail] folders"
-            elif known := state.mail_folder(self.account.key):
+            elif state is not None and (known := state.mail_folder(self.account.key)):
                 folders, found_by = (known,), "found before"
             else:
                 folders, found_by = (self.find_sent_folder(),), "flagged \\Sent (or by its name)"
@@ -413,7 +414,7 @@ class Mailbox:
                     raise MailError(
                         f"the mail folder {name!r} cannot be read ({err}); check [mail] folders"
                     ) from None
-                before = state.mail_position(self.account.key, name)
+                before = state.mail_position(self.account.key, name) if state else None
                 if before is None or before.validity != int(selected[b"UIDVALIDITY"]):
                     to_read += len(client.search(["SINCE", since]))
                 else:
