@@ -59,6 +59,10 @@ class MailAuthFailed(MailError):
     """The server refused the login."""
 
 
+class MailNoPassword(MailError):
+    """No source gave the mail password (``MailAccount.problem`` says which were tried)."""
+
+
 @dataclass(frozen=True)
 class MailAccount:
     """Where and how to log in. ``token``: with it, XOAUTH2 and no password (Gmail)."""
@@ -69,7 +73,7 @@ class MailAccount:
     ca_file: str = ""
     timeout: float = 30.0
     token: TokenSource | None = None
-    problem: str = ""  # why it cannot be used (no password): said by every scan
+    problem: str = ""  # no password, and where netsync looked: said by every scan
 
     @property
     def host(self) -> str:
@@ -146,7 +150,7 @@ class Mailbox:
     def connect(self) -> Any:
         """The logged-in client, connecting first if there is none."""
         if self.account.problem:
-            raise MailError(self.account.problem)
+            raise MailNoPassword(self.account.problem)
         if self._client is None:
             self._client = self._login(self._open())
         return self._client

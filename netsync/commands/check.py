@@ -387,45 +387,20 @@ class _Checker:
 
         m = settings.mail
         box = self.conn.mail
-        where = f"{m.username} at {_origin(m.url)}"
+        where = f"{m.username} at {origin(m.url)}"
         state = open_state(settings)
         try:
             found = box.survey(state, today=self.now().date())
-        except imap.MailAuthFailed as err:
-            raise _Failed(
-                Verdict(
-                    "FAIL",
-                    "mail login",
-                    str(err).split(";")[0],
-                    f"check [mail] username ({m.username!r}) and the password: the credential "
-                    "netsync-password-mail, [mail] password_command, or `netsync set-password "
-                    "--for mail`; most providers want an app password for IMAP",
-                ),
-                EXIT_NOPERM,
-            ) from None
-        except imap.MailUnreachable as err:
-            raise _Failed(
-                Verdict(
-                    "FAIL",
-                    "mail server",
-                    str(err),
-                    "check [mail] url: imaps://HOST (port 993) or imap://HOST:143 (STARTTLS)",
-                ),
-                EXIT_UNAVAILABLE,
-            ) from None
         except imap.MailError as err:
-            missing = "password" in str(err) and "tried" in str(err)
+            meaning = explain(err, wrote=False, settings=settings)
+            assert meaning is not None  # every MailError has a meaning (app/failures.py)
+            step = {
+                imap.MailAuthFailed: "mail login",
+                imap.MailUnreachable: "mail server",
+                imap.MailNoPassword: "mail password",
+            }.get(type(err), "mail folder")  # its message says what to do
             raise _Failed(
-                Verdict(
-                    "FAIL",
-                    "mail password" if missing else "mail folder",
-                    str(err).split("; run ")[0] if missing else str(err),
-                    "`netsync set-password --for mail`, [mail] password_command, or the "
-                    "credential netsync-password-mail"
-                    if missing
-                    else 'name the folders to read in [mail] folders, e.g. folders = ["Sent"]',
-                ),
-                EXIT_CONFIG,
+                Verdict("FAIL", step, "; ".join(meaning.what), meaning.next), meaning.code
             ) from None
         finally:
             state.close()
