@@ -76,6 +76,7 @@ class Dovecot:
     log: Path
     binary: str
     proc: subprocess.Popen[bytes] | None = None
+    password: str = PASSWORD
 
     @property
     def imaps_url(self) -> str:
@@ -188,7 +189,7 @@ class Dovecot:
 
         context = ssl.create_default_context(cafile=str(self.ca_file))
         client = IMAPClient("127.0.0.1", port=self.imaps_port, ssl_context=context, timeout=10)
-        client.login(USER, PASSWORD)
+        client.login(USER, self.password)
         return client
 
     def append(
@@ -312,7 +313,7 @@ service imap-login {{
 
 
 @contextlib.contextmanager
-def dovecot(sent: str = "Sent") -> Iterator[Dovecot]:
+def dovecot(sent: str = "Sent", password: str = PASSWORD) -> Iterator[Dovecot]:
     """A running private Dovecot with one user and an empty INBOX, Drafts and sent folder
     (named ``sent``, flagged \\Sent)."""
     binary = require_dovecot()
@@ -326,7 +327,7 @@ def dovecot(sent: str = "Sent") -> Iterator[Dovecot]:
         os.chown(root / "home", uid, gid)
         cert, key = _certificate(root)
         key.chmod(0o644)  # read by Dovecot's config parser, which runs as root here anyway
-        (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        (root / "passwd").write_text(f"{USER}:{{PLAIN}}{password}::::::\n")
         imap_port, imaps_port = free_port(), free_port()
         while imaps_port == imap_port:
             imaps_port = free_port()
@@ -334,6 +335,7 @@ def dovecot(sent: str = "Sent") -> Iterator[Dovecot]:
             _config(root, imap_port=imap_port, imaps_port=imaps_port, cert=cert, key=key, sent=sent)
         )
         server = Dovecot(root, imap_port, imaps_port, cert, root / "dovecot.log", binary)
+        server.password = password
         server.start()
         try:
             yield server

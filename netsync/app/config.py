@@ -436,6 +436,9 @@ def _mail_url(value: object) -> str:
     return text
 
 
+mail_url = _mail_url  # for `netsync init --mail-url`
+
+
 def _absolute_path(value: object) -> str:
     text = _string(value).strip()
     if text and not Path(text).expanduser().is_absolute():

@@ -410,3 +410,105 @@ def test_the_mail_password_is_blanked_from_the_log_like_the_others(
     record.msg, record.args = f"login as alice with {mailserver.PASSWORD} failed", ()
     redact.filter(record)
     assert record.getMessage() == "login as alice with ******** failed"
+
+
+# -- `netsync init` ----------------------------------------------------------------------------
+
+
+def test_init_with_a_mail_url_logs_in_with_the_same_password_and_writes_mail(
+    radicale: servers.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import tomllib
+
+    from netsync.commands import init as wizard
+
+    monkeypatch.delenv("NETSYNC_PASSWORD", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    for name, card in PEOPLE.items():
+        assert servers.put_card(radicale, name, card) == 201
+    with mailserver.dovecot(password=servers.PASSWORD) as dovecot:
+        dovecot.append("Sent", SENT, when=RECENT)
+        config = tmp_path / "netsync.toml"
+        monkeypatch.setattr(sys, "stdin", io.StringIO(servers.PASSWORD + "\n"))
+        out = io.StringIO()
+        code = wizard.run_init(
+            _init_args(
+                "--non-interactive", "--config", str(config), "--server", radicale.root,
+                "--username", "alice", "--password-stdin", "--create-calendar",
+                "--ca-file", str(dovecot.ca_file), "--mail-url", dovecot.imaps_url,
+                "--mail-username", mailserver.USER,
+            ),
+            wizard.Prompter(interactive=False, out=out),
+        )  # fmt: skip
+        printed = out.getvalue()
+        assert code == 0, printed
+        assert (
+            f"Mail: {dovecot.imaps_url} (Sent; the first cycle reads the headers of 6 message(s))"
+            in printed
+        )
+        assert f"Sent mail: {dovecot.imaps_url} (Sent;" in printed
+        assert "* Bjorn Berg: last contact 2026-11-20 (mail), from mail" in printed  # dry run
+        data = tomllib.loads(config.read_text())
+        assert data["mail"]["url"] == dovecot.imaps_url
+        assert data["mail"]["username"] == mailserver.USER
+        assert servers.PASSWORD not in config.read_text()
+
+
+def test_init_on_a_terminal_finds_the_mail_server_by_srv_and_asks_its_own_password(
+    radicale: servers.Server, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import tomllib
+
+    from netsync.commands import init as wizard
+
+    monkeypatch.delenv("NETSYNC_PASSWORD", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    dovecot.append("Sent", SENT[:1], when=RECENT)
+    answers = [
+        ("Password for alice at 127.0.0.1", servers.PASSWORD),
+        ("Which calendar should the reminders go to?", ""),
+        ("Mail password for alice@example.org", mailserver.PASSWORD),
+        ("Language", ""),
+        ("How often", ""),
+        ("How should netsync get the password?", ""),
+        ("Write the config to", ""),
+    ]
+    out = io.StringIO()
+
+    def script(prompt: str) -> str:
+        want, answer = answers.pop(0)
+        assert want in prompt, f"expected {want!r}, asked {prompt!r}\n{out.getvalue()}"
+        return answer
+
+    def resolve(name: str, rdtype: str) -> list[str]:  # the domain's DNS, RFC 6186
+        if (name, rdtype) == ("_imaps._tcp.example.org", "SRV"):
+            return [f"0 0 {dovecot.imaps_port} 127.0.0.1."]
+        return []
+
+    config = tmp_path / "netsync.toml"
+    ui = wizard.Prompter(interactive=True, out=out, ask=script, secret=script)
+    args = _init_args(
+        "--config", str(config), "--server", radicale.root, "--username", "alice",
+        "--ca-file", str(dovecot.ca_file), "--mail-username", mailserver.USER,
+    )  # fmt: skip
+    code = wizard.run_init(args, ui, resolve=resolve)
+    printed = out.getvalue()
+    assert code == 0, printed
+    assert not answers
+    assert f"imaps://127.0.0.1:{dovecot.imaps_port} did not take the same password." in printed
+    assert "the first cycle reads the headers of 1 message(s)" in printed
+    assert "as the systemd credential netsync-password-mail" in printed
+    assert mailserver.PASSWORD not in printed
+    data = tomllib.loads(config.read_text())
+    assert data["mail"]["url"] == f"imaps://127.0.0.1:{dovecot.imaps_port}"
+    assert data["mail"]["username"] == mailserver.USER
+
+
+def _init_args(*argv: str):  # type: ignore[no-untyped-def]
+    from netsync import commands
+
+    return commands.build_parser().parse_args(["init", *argv, "--today", TODAY.isoformat()])
