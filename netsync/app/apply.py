@@ -63,7 +63,7 @@ def apply(
     progress: Progress = quiet,
 ) -> Report:
     """Write what ``decision`` says; the report of what went through."""
-    report = Report.of(decision, today=today, dry_run=dry_run)
+    report = Report.of(snapshot, decision, today=today, dry_run=dry_run)
     written = record_contacts(
         conn, state, snapshot, decision, report, today=today, language=settings.language
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from netsync.app import apply, read
 from netsync.app.read import Logged
@@ -43,10 +44,12 @@ def run_cycle(
     (`netsync log`); a dry run reads and decides, and writes nothing (it prints the
     decision)."""
     key = key_of(today, settings, conn)
+    zone = ZoneInfo(settings.locale.timezone) if settings.locale.timezone else None
     snapshot = read.read(
         conn,
         state,
         today=today,
+        zone=zone,
         settings=settings.plan,
         key=key,
         whole=dry_run or extra is not None,
@@ -77,5 +80,6 @@ def key_of(today: dt.date, settings: Settings, conn: Connections) -> str:
         conn.reminders.url,
         conn.calendar_name,
         conn.detect_calendars,
+        conn.mail is not None,
     )
     return cycle.inputs(today, settings.plan) + repr(where)

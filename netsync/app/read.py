@@ -10,14 +10,20 @@ each, and the objects that changed). Then it reads from the cache either
   (cycle.plans_alone); if not,
 - the whole address book and the whole reminders calendar (``Whole``), with every signal of
   contact (``_signals``).
+
+Mail (``[mail]``) is read every cycle too (``read_mail``): one STATUS when nothing is new; mail
+that moves anyone's newest day of contact makes the cycle read the whole address book.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from netsync.app import readings, reminders, sync
+from netsync.app import imap, readings, reminders, sync
 from netsync.app.readings import EarlyParse, Reading
 from netsync.app.remote import Connections
 from netsync.app.report import Progress, quiet
@@ -25,6 +31,8 @@ from netsync.app.state import LastPlan, State
 from netsync.core import cycle, learn
 from netsync.core.cycle import Edited, Snapshot, Whole
 from netsync.core.model import Contact, PlanSettings
+
+log = logging.getLogger(__name__)
 
 Logged = Callable[[Sequence[Contact]], list[learn.Observation]]  # `netsync log`'s query
 
@@ -34,6 +42,7 @@ def read(
     state: State,
     *,
     today: dt.date,
+    zone: dt.tzinfo | None,
     settings: PlanSettings,
     key: str,
     whole: bool,
@@ -41,19 +50,52 @@ def read(
     logged: Logged | None = None,
     progress: Progress = quiet,
 ) -> Snapshot:
-    """What the servers hold. ``key``: the inputs of this cycle's decision (a last plan made
-    under another key is not built on); ``whole``: read everything whatever changed (a dry
-    run, `netsync log`); ``create``: make the reminders calendar if it is missing;
-    ``logged``: `netsync log`'s observations, given the contacts."""
+    """What the servers hold. ``zone``: ``[locale] timezone`` (None: the system's), for the
+    days of mail; ``key``: the inputs of this cycle's decision (a last plan made under
+    another key is not built on); ``whole``: read everything whatever changed (a dry run,
+    `netsync log`); ``create``: make the reminders calendar if it is missing; ``logged``:
+    `netsync log`'s observations, given the contacts."""
     last = state.take_last_plan()
     with EarlyParse(today) as early:
         synced = sync.sync_all(conn, state, create=create, on_cards=early)
         parsed = early.results()
-    if not whole and last is not None and last.key == key:
-        edited = _edited(conn, state, synced, last, today=today, early=parsed)
-        if edited is not None and cycle.plans_alone(edited, today=today, settings=settings):
-            return edited
-    return _whole(conn, state, synced, today=today, early=parsed, logged=logged, progress=progress)
+    mailed = read_mail(conn, state, today=today, zone=zone)
+    snapshot: Snapshot | None = None
+    if not whole and not mailed.learnt and last is not None and last.key == key:
+        snapshot = _edited(conn, state, synced, last, today=today, early=parsed)
+        if snapshot is not None and not cycle.plans_alone(snapshot, today=today, settings=settings):
+            snapshot = None
+    if snapshot is None:
+        snapshot = _whole(
+            conn, state, synced, today=today, early=parsed, logged=logged, progress=progress
+        )
+    return dataclasses.replace(snapshot, mail_read=mailed.fetched, mail_error=mailed.error)
+
+
+@dataclass(frozen=True)
+class MailRead:
+    """What reading the mail folders did: messages read, whether anyone's newest day of
+    contact moved, and why they could not be read."""
+
+    fetched: int = 0
+    learnt: bool = False
+    error: str = ""
+
+
+def read_mail(
+    conn: Connections, state: State, *, today: dt.date, zone: dt.tzinfo | None
+) -> MailRead:
+    """Read what is new in the mail folders into the state (app/imap.py). A mail server that
+    is down or refuses is reported (the cycle ends with 1), never the end of the cycle: the
+    address book and the calendar are done all the same."""
+    if conn.mail is None:
+        return MailRead()
+    try:
+        scan = conn.mail.scan(state, today=today, zone=zone)
+    except imap.MailError as err:
+        log.warning("mail not read this cycle: %s", err)
+        return MailRead(error=str(err))
+    return MailRead(scan.fetched, scan.changed)
 
 
 def _edited(
@@ -76,12 +118,11 @@ def _edited(
     own = reminders.of_contacts(state, synced.calendar, {edit.old.uid for edit in found})
     if own is None:
         return None
-    # Nothing else changed, so only an edited contact can have something new to learn.
-    events = tuple(sync.detect_events(conn, state)) if found else ()
+    # Nothing else changed, so only an edited contact can have something new to learn, from
+    # what the signals held before (an address added on the phone that mail went to).
+    signals = _signals(conn, state, synced, [], None) if found else learn.Signals()
     return Snapshot(
-        Edited(tuple(found), tuple(own), last.tally),
-        learn.Signals(events=events),
-        calendar_url=synced.calendar,
+        Edited(tuple(found), tuple(own), last.tally), signals, calendar_url=synced.calendar
     )
 
 
@@ -118,5 +159,6 @@ def _signals(
     return learn.Signals(
         deleted=tuple(reminders.gone(synced.lost)),
         events=tuple(sync.detect_events(conn, state)),
+        mail=state.mail_days() if conn.mail is not None else {},
         logged=tuple(logged(contacts)) if logged is not None else (),
     )

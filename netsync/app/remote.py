@@ -1,9 +1,9 @@
 """Everything a cycle asks of the servers: the one module of the cycle that calls netsync.dav.
 
-The two accounts and their clients (Connections), finding the collections, syncing one, and
-the conditional writes, each as one function over plain values (``Fetched``, ``Listing``), so
-the rest of the cycle meets netsync.dav's API here only. Errors are netsync.dav's (re-exported
-here); a write that meets 412 is ``Conflict``.
+The two accounts and their clients, and the mailbox when ``[mail]`` is set (Connections);
+finding the collections, syncing one, and the conditional writes, each as one function over
+plain values (``Fetched``, ``Listing``), so the rest of the cycle meets netsync.dav's API here
+only. Errors are netsync.dav's (re-exported here); a write that meets 412 is ``Conflict``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from netsync import dav
+from netsync.app import imap
 from netsync.core import ics
 from netsync.core.model import Reminder
 from netsync.dav import addressbook, calendar, collection
@@ -40,6 +41,7 @@ class Connections:
     reminders: dav.Account
     calendar_name: str
     detect_calendars: tuple[str, ...] = ()
+    mail: imap.Mailbox | None = None  # [mail]: kept open across the daemon's cycles
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,6 +63,8 @@ class Connections:
         return dav.call(account.url, account.username, lambda: fn(client, *args, **kwargs))
 
     def close(self) -> None:
+        if self.mail is not None:
+            self.mail.close()
         for client in self._clients.values():
             try:
                 client.close()

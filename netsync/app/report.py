@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netsync.core.cycle import Decision
+from netsync.core.cycle import Decision, Snapshot
 from netsync.core.model import Contact, Reminder
 
 Progress = Callable[[str, int, int], None]  # (what, done, total): for a terminal's progress line
@@ -31,7 +31,8 @@ class Report:
     of it or only the contacts edited since the last complete cycle (``replanned`` of them).
     ``contacts`` and ``wanted``: the contacts and the whole plan, when this cycle read and
     planned the whole address book (always on a dry run and with `netsync log`); empty when
-    it built on the last plan. ``unchanged``: there was nothing to write."""
+    it built on the last plan. ``unchanged``: there was nothing to write. ``mail_read``,
+    ``mail_error``: what reading the mail folders did (``[mail]``)."""
 
     today: dt.date
     dry_run: bool = False
@@ -50,12 +51,16 @@ class Report:
     unchanged: bool = False
     shared_uids: list[str] = field(default_factory=list)
     replanned: int = 0
+    mail_read: int = 0  # messages whose header fields were read
+    mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
 
     @classmethod
-    def of(cls, decision: Decision, *, today: dt.date, dry_run: bool) -> Report:
+    def of(cls, snapshot: Snapshot, decision: Decision, *, today: dt.date, dry_run: bool) -> Report:
         """The report of a decision before any of it is applied."""
         tally = decision.tally
         return cls(
+            mail_read=snapshot.mail_read,
+            mail_error=snapshot.mail_error,
             today=today,
             dry_run=dry_run,
             cards_read=tally.cards_read,
@@ -77,7 +82,7 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return bool(self.cards_skipped or self.writes_failed)
+        return bool(self.cards_skipped or self.writes_failed or self.mail_error)
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -93,4 +98,8 @@ class Report:
             parts.append(f"{self.cards_skipped} cards skipped")
         if self.writes_failed:
             parts.append(f"{self.writes_failed} writes failed")
+        if self.mail_read:
+            parts.append(f"{self.mail_read} mails read")
+        if self.mail_error:
+            parts.append("mail not read")
         return ", ".join(parts)

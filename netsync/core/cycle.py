@@ -84,6 +84,8 @@ class Snapshot:
     signals: learn.Signals = learn.Signals()
     homes: Mapping[str, str] = field(default_factory=dict)  # card href -> its address book
     calendar_url: str | None = None  # None: a dry run on an account without the calendar
+    mail_read: int = 0  # messages whose header fields this cycle read ([mail])
+    mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
 
 
 @dataclass(frozen=True)

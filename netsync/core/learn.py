@@ -12,6 +12,8 @@ The sources:
   even after a crash between the DELETE and the cache update;
 - past events in the ``[detect] calendars`` with the contact's e-mail as an attendee or the
   contact's full name in the summary: contact on the event's day;
+- mail (``[mail]``): the newest day each address was written to (or, with
+  ``count_received``, heard from), as the mail reader keeps it; see core/mail.py;
 - ``netsync log``.
 
 Adding a signal: its reader goes into app/read.py (``_signals``) and fills one field of
@@ -25,9 +27,9 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from netsync.core import cards, notepatch, notes, planner
+from netsync.core import cards, mail, notepatch, notes, planner
 from netsync.core.model import (
     FOLLOW_UP,
     UID_PREFIX,
@@ -65,6 +67,7 @@ class Signals:
 
     deleted: tuple[Reminder, ...] = ()  # gone from the reminders calendar since the last look
     events: tuple[tuple[str, SeenEvent], ...] = ()  # (calendar name, event) of [detect]
+    mail: Mapping[str, dt.date] = field(default_factory=dict)  # [mail]: address -> newest day
     logged: tuple[Observation, ...] = ()  # `netsync log`
 
 
@@ -82,6 +85,7 @@ def observations(
     found = from_completed_tasks(s for s in calendar if s.reminder.contact_uid in by_uid)
     found += from_deleted_follow_ups(signals.deleted, by_uid, today=today, settings=settings)
     found += from_events(signals.events, contacts, today=today)
+    found += from_mail(signals.mail, contacts)
     found += [o for o in signals.logged if o.contact_uid in by_uid]
     return found
 
@@ -169,6 +173,21 @@ def from_events(
             Observation(uid, event.day, "meeting", f"calendar {calendar}")
             for uid in sorted(matched)
         )
+    return out
+
+
+def from_mail(days: Mapping[str, dt.date], contacts: Sequence[Contact]) -> list[Observation]:
+    """Contact by mail: for each person, the newest day on which mail went to (or came from)
+    any of their addresses. ``days``: address (``mail.normalise``d) -> newest day. An address
+    two contacts share counts for both. Organisations are left out: they get no follow-ups,
+    so recording mail to ``info@`` would be a write nobody sees."""
+    out = []
+    for contact in contacts:
+        if contact.is_org:
+            continue
+        found = [day for e in contact.emails if (day := days.get(mail.normalise(e)))]
+        if found:
+            out.append(Observation(contact.uid, max(found), "mail", "mail"))
     return out
 
 

@@ -76,3 +76,31 @@ def test_what_a_cycle_keeps_reads_back_and_garbage_reads_as_nothing(tmp_path: Pa
     state._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost:{CAL}", '"x"'))
     assert state.take_last_plan() is None
     assert state.address_books(OTHER) is None and state.lost(CAL) == {}
+
+
+def test_mail_position_and_days_are_recorded_together_and_old_days_forgotten(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    from netsync.app.state import MailPosition
+
+    d = dt.date
+    state = State(tmp_path)
+    assert state.mail_position("acct", "Sent") is None and state.mail_days() == {}
+    state.record_mail(
+        "acct",
+        "Sent",
+        MailPosition(7, 10),
+        {"a@x.org": d(2026, 11, 20), "old@x.org": d(2025, 1, 1)},
+        keep_after=d(2025, 11, 26),
+    )
+    state.close()
+    state = State(tmp_path)  # a new process reads what the last one recorded
+    assert state.mail_position("acct", "Sent") == MailPosition(7, 10)
+    assert state.mail_position("other", "Sent") is None
+    assert state.mail_days() == {"a@x.org": d(2026, 11, 20)}
+    state.set_mail_folder("acct", "Verzonden")
+    assert state.mail_folder("acct") == "Verzonden"
+    state.set_mail_folder("acct", None)
+    assert state.mail_folder("acct") is None
