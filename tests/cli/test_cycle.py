@@ -35,6 +35,7 @@ def snapshot_of(settings: Settings, *, whole: bool) -> Snapshot:
             conn,
             state,
             today=TODAY,
+            zone=None,
             settings=settings.plan,
             key=key_of(TODAY, settings, conn),
             whole=whole,
