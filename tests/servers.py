@@ -6,14 +6,14 @@ terminate-then-kill.
 
 - Radicale checks Basic auth against an htpasswd file and rewrites what it stores.
 - Xandikos stores bytes verbatim and has no auth without TLS.
-- sabre/dav 1.8 (Debian's php-sabre-dav, the library of Baikal 0.2 and ownCloud 5..7) runs
+- sabre/dav 1.8 (Debian's php-sabre-dav, the library of Baikal 0.2) runs
   under ``php -S`` on SQLite: Basic auth, bytes verbatim, and no sync-collection, so netsync
   lists its address book with PROPFIND and compares ETags.
 - SOGo 5.8 (Debian's sogo: the groupware of many mail suites) runs on a private PostgreSQL and
   memcached, behind nginx as it is deployed. It re-serialises cards, offers sync-collection and
   ignores If-None-Match: *. It is heavy to start, so one instance serves a whole test session
-  and each test gets a user of its own (sogo_instance / SogoInstance.user). PostgreSQL refuses
-  to run as root: as root, each program runs as its package's own user.
+  and each test gets a user of its own (sogo_instance / SogoInstance.user). sogod ("Don't run
+  SOGo as root!") and PostgreSQL refuse root: as root, each runs as its package's own user.
 
 ``.ci/run`` installs the Debian packages these need.
 """
@@ -138,6 +138,32 @@ def _need(program: str, package: str) -> str:
     if not found:
         raise RuntimeError(f"{program} not found: install Debian's {package} (see .ci/run)")
     return found
+
+
+def _stop_sogod(proc: subprocess.Popen[bytes]) -> None:
+    """sogod's watchdog passes SIGTERM on to its workers and waits for them, but a worker
+    (in a session of its own) only acts on it at its next request: they get SIGKILL, which the
+    watchdog reaps before it exits."""
+    proc.terminate()
+    time.sleep(0.2)  # the watchdog has taken the signal: it will not start new workers
+    for child in _children(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -326,6 +352,7 @@ class SogoInstance:
         self.db_port = 0
         self.log = self.dir / "sogo" / "sogo.log"
         self.started = time.monotonic()
+        self.sogod: subprocess.Popen[bytes] | None = None
 
     def _spawn(
         self,
@@ -342,7 +369,12 @@ class SogoInstance:
             who = {"user": user, "group": user, "extra_groups": []}
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, **who
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=env,
+                **who,
             )
         self.procs.append(proc)
         return proc
@@ -490,6 +522,7 @@ class SogoInstance:
 
     def user(self, name: str | None = None) -> Server:
         """A new user (password PASSWORD) with SOGo's personal address book and calendar."""
+        assert self.sogod is not None, "start() first"
         uid = name or f"user{next(self._names)}"
         self._psql(
             f"INSERT INTO sogo_users VALUES ('{uid}', '{uid}', '{PASSWORD}', '{uid}',"
@@ -512,7 +545,7 @@ class SogoInstance:
             uid,
             PASSWORD,
             self.log,
-            self.procs[-1],
+            self.sogod,
             f"{self.root}{uid}/",
         )
 
@@ -520,7 +553,10 @@ class SogoInstance:
         """SOGo first, then memcached, then PostgreSQL (SIGINT: its fast shutdown; SIGTERM
         would wait for clients and SIGKILL would leave its children behind)."""
         for proc in reversed(self.procs[1:]):
-            _stop(proc)
+            if proc is self.sogod:
+                _stop_sogod(proc)
+            else:
+                _stop(proc)
         if self.procs:
             postgres = self.procs[0]
             postgres.send_signal(signal.SIGINT)
