@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import servers  # noqa: E402
+import sogoserver  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -45,14 +46,14 @@ def sabre(tmp_path: Path) -> Iterator[servers.Server]:
 
 
 @pytest.fixture(scope="session")
-def sogo_instance() -> Iterator[servers.SogoInstance]:
+def sogo_instance() -> Iterator[sogoserver.SogoInstance]:
     """One SOGo for the whole session (it takes seconds to start): tests take a user each."""
-    with servers.sogo() as instance:
+    with sogoserver.sogo() as instance:
         yield instance
 
 
 @pytest.fixture
-def sogo(sogo_instance: servers.SogoInstance) -> servers.Server:
+def sogo(sogo_instance: sogoserver.SogoInstance) -> servers.Server:
     """A fresh user on the session's SOGo: an empty address book and calendar home."""
     return sogo_instance.user()
 
