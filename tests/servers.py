@@ -45,6 +45,13 @@ SOGO_PRECONDITIONS = (
     "read and its write is deleted or brought back (contacts are safe: netsync only PUTs them "
     "over what it read)"
 )
+SOGO_LOST_UPDATE = (
+    "SOGo 5.8 checks If-Match and writes in two steps, so two PUTs with the same If-Match that "
+    "reach two of its workers together both succeed and both get the same new ETag (seen in "
+    "nginx's log: p000.vcf, If-Match gcs00000011, 204 twice 3 ms apart, ETag gcs00000012 "
+    "twice): the free-running storm's edit or netsync's logged date is lost without a 412, "
+    "and neither client can tell"
+)
 SABRE_DIR = Path(__file__).parent / "sabredav"
 
 

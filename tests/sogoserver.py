@@ -209,7 +209,11 @@ class SogoInstance:
             f"{worker}daemon off;\nworker_processes 1;\npid {front}/nginx.pid;\n"
             f"error_log {front}/error.log;\nevents {{ worker_connections 256; }}\n"
             "http {\n"
-            f"  access_log {front}/access.log;\n"
+            # What decided each write: the precondition sent and the ETag before and after.
+            "  log_format dav '$msec $request_method $uri $status"
+            " if-match=$http_if_match if-none-match=$http_if_none_match"
+            " etag=$sent_http_etag';\n"
+            f"  access_log {front}/access.log dav;\n"
             + "".join(
                 f"  {kind}_temp_path {front}/{kind};\n"
                 for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
