@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import mailserver  # noqa: E402
 import servers  # noqa: E402
 import sogoserver  # noqa: E402
 
@@ -63,3 +64,10 @@ def server(request: pytest.FixtureRequest) -> servers.Server:
     """Each test using this runs once against each server: fresh Radicale, Xandikos and
     sabre/dav, a fresh user on the session's SOGo."""
     return request.getfixturevalue(str(request.param))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def dovecot() -> Iterator[mailserver.Dovecot]:
+    """A fresh private Dovecot (IMAP on loopback, one user, an empty Sent) for one test."""
+    with mailserver.dovecot() as server:
+        yield server
