@@ -66,13 +66,22 @@ class NoteOccasion:
 
 
 @dataclass(frozen=True)
+class Received:
+    """A ``received:`` line: something the person gave or did for the user on ``day``."""
+
+    day: dt.date
+    text: str
+
+
+@dataclass(frozen=True)
 class Ledger:
     """What the ``[netsync]`` block in a contact's NOTE says (SPEC section 2).
 
-    ``never``: ``every: never``. ``pause_forever``: ``pause: never``. ``extra``: lines netsync
-    does not understand, kept verbatim and in order. ``needs_rewrite``: the block is not in
-    canonical form (a phone-typed date such as ``last: today`` or ``24-11-2026``, a Dutch key
-    where English is configured, two blocks merged), so the next cycle should rewrite it.
+    ``never``: ``every: never``. ``pause_forever``: ``pause: never``. ``received``: the
+    ``received:`` lines, in note order. ``extra``: lines netsync does not understand, kept
+    verbatim and in order. ``needs_rewrite``: the block says something in a form that must
+    not stay (a phone-typed date such as ``last: today`` or ``24-11-2026``, a Dutch key where
+    English is configured, two blocks merged), so the next cycle should rewrite it.
     """
 
     last: dt.date | None = None
@@ -85,6 +94,7 @@ class Ledger:
     pause_forever: bool = False
     extra: tuple[str, ...] = ()
     needs_rewrite: bool = False
+    received: tuple[Received, ...] = ()
 
 
 @dataclass(frozen=True)
