@@ -358,6 +358,8 @@ class Daemon:
         self.failures = 0
         for line in report.lines:
             log.info("%s", line)
+        for warning in report.not_understood_by_card():
+            log.warning("%s", warning)
         if report.failed:
             log.warning(
                 "cycle done with problems (see above; retried next cycle): %s", report.summary()

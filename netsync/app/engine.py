@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from netsync import dav
 from netsync.app import writeback
 from netsync.app.state import State
-from netsync.core import cards, ics, learn, planner, reconcile
+from netsync.core import cards, ics, learn, notes, planner, reconcile
 from netsync.core.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
 from netsync.dav import addressbook, calendar
 
@@ -63,10 +63,29 @@ class Report:
     unchanged: bool = False  # nothing changed since the last complete cycle: no planning done
     shared_uids: list[str] = field(default_factory=list)  # UIDs more than one card uses
     replanned: int = 0  # edited contacts planned alone over the last plan (replan_edits)
+    # (name, contact UID, line, why) of each line netsync keeps but cannot use in a card that
+    # changed since it was last read: reported once per change of a card (SPEC 2)
+    not_understood: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return bool(self.cards_skipped or self.writes_failed)
+
+    def not_understood_by_card(self) -> list[str]:
+        """One warning per card in ``not_understood``, without the lines themselves: what may
+        go into a log (SPEC 9: logs hold no NOTE text). `netsync check` shows the lines."""
+        counts: dict[tuple[str, str], int] = {}
+        for name, uid, _, _ in self.not_understood:
+            counts[name, uid] = counts.get((name, uid), 0) + 1
+        return [
+            f"{name} (UID {uid}): "
+            + ("a line" if n == 1 else f"{n} lines")
+            + " in the note that netsync cannot use, kept as "
+            + ("it is" if n == 1 else "they are")
+            + "; `netsync check` lists "
+            + ("it" if n == 1 else "them")
+            for (name, uid), n in counts.items()
+        ]
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -285,6 +304,7 @@ def parse_contacts(
     for book in books:
         etags = sorted(state.etags(book).items())
         known = state.parsed(book, day)
+        seen: dict[str, str] | None = None  # what was parsed on any day, read when needed
         # Most cards to parse (a new day, a new cache): read them in one go, not one by one.
         items = state.items(book) if 2 * len(known) < len(etags) else None
         fresh: list[tuple[str, str, str]] = []
@@ -300,6 +320,10 @@ def parse_contacts(
                     item = items.get(href) if items is not None else state.item(book, href)
                     contact = _parse(item, href, today=report.today)
                 fresh.append((href, etag, _to_cache(contact)))
+                if not isinstance(contact, str):
+                    seen = state.parsed_etags(book) if seen is None else seen
+                    if seen.get(href) != etag:  # a new day's parse of the same card is no news
+                        report_not_understood(report, [contact])
             if isinstance(contact, str):
                 report.cards_skipped += 1
                 log.warning("skipped card %s: %s", href, contact)
@@ -772,8 +796,19 @@ def _cache_readings(
         state.put_parsed(book, today.isoformat(), fresh)
 
 
-def _cache_edits(state: State, found: Sequence[Edit], *, today: dt.date) -> None:
+def _cache_edits(state: State, found: Sequence[Edit], report: Report, *, today: dt.date) -> None:
+    """Cache what edited cards read as now; what they hold that netsync cannot read is news."""
     _cache_readings(state, ((e.book, e.href, e.etag, e.new) for e in found), today=today)
+    report_not_understood(report, [e.new for e in found])
+
+
+def report_not_understood(report: Report, contacts: Iterable[Contact]) -> None:
+    """Add the lines these contacts' notes hold that netsync keeps but cannot read."""
+    for contact in contacts:
+        report.not_understood.extend(
+            (contact.name, contact.uid, line, why)
+            for line, why in notes.not_understood(contact.note, contact.ledger)
+        )
 
 
 def _person(contact: Contact) -> Contact:
@@ -848,7 +883,7 @@ def replan_edits(
     if reconcile.diff(before, stored, today=today):
         return False
     changes = reconcile.diff(after, stored, today=today)
-    _cache_edits(state, found, today=today)
+    _cache_edits(state, found, report, today=today)
     report.replanned = len(found)
     _counts_from(mark, report)
     report.planned += len(after) - len(before)
@@ -951,7 +986,7 @@ def run_cycle(
     if mark.get("fingerprint") == fingerprint and not synced.others:
         found = edits(state, synced.cards, today=today, early=parsed_early)
         if found is not None and all(edit.same_person for edit in found):
-            _cache_edits(state, found, today=today)
+            _cache_edits(state, found, report, today=today)
             report.unchanged = True
             _counts_from(mark, report)
             state.set_meta("complete", previous)

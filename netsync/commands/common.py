@@ -295,6 +295,19 @@ def print_report(report: Report, out: Any = None) -> None:
         print(line, file=out)
     prefix = "dry run, nothing written: " if report.dry_run else ""
     print(prefix + report.summary(), file=out)
+    warn_not_understood(report)
+
+
+def warn_not_understood(report: Report) -> None:
+    """A warning naming the person and the line, for each line netsync keeps but cannot use
+    in a card that changed (SPEC 2). Under systemd (stderr is the journal) the line is left
+    out, as logs hold no NOTE text (SPEC 9), and `netsync check` shows it."""
+    if stderr_is_journal():
+        for warning in report.not_understood_by_card():
+            log.warning("%s", warning)
+        return
+    for name, _, line, why in report.not_understood:
+        log.warning("%s: a line of the note is %s, kept as it is: %s", name, why, line.strip())
 
 
 _COLOURS = {
