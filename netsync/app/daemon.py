@@ -342,8 +342,9 @@ class Daemon:
                 self.conn = _stoppable(conn, self.stop)
             state = session.open_state(settings)
             try:
+                now = session.now_for(settings, None)
                 outcome.report = run_cycle(
-                    self.conn, state, today=session.today_for(settings, None), settings=settings
+                    self.conn, state, today=now.date(), now=now, settings=settings
                 )
             finally:
                 state.close()

@@ -403,6 +403,7 @@ def _reminder_to_cache(reminder: Reminder, completed: dt.date | None) -> bytes:
             "todo": r.todo,
             "planned": r.planned.isoformat() if r.planned else None,
             "placed": r.placed.isoformat() if r.placed else None,
+            "at": r.at.isoformat() if r.at is not None else None,
             "completed": completed.isoformat() if completed else None,
         }
     ).encode()
@@ -434,6 +435,7 @@ def _parsed(data: bytes) -> tuple[Reminder, dt.date | None] | None:
             d["todo"],
             day(d["planned"]) if d["planned"] else None,
             day(d["placed"]) if d.get("placed") else None,  # absent in caches before it
+            dt.time.fromisoformat(d["at"]) if d.get("at") else None,  # the same
         )
         return reminder, day(d["completed"]) if d["completed"] else None
     except (KeyError, TypeError, ValueError):
@@ -517,7 +519,8 @@ def _keep_lost(state: State, cal: str, lost: dict[str, bytes]) -> None:
 
 
 def _line(mark: str, reminder: Reminder) -> str:
-    return f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    line = f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    return line + (f"  (rings at {reminder.at:%H:%M})" if reminder.at is not None else "")
 
 
 WRITERS = 4  # calendar writes in flight at once, each over its own keep-alive connection
@@ -850,6 +853,7 @@ def replan_edits(
     mark: dict[str, Any],
     settings: Any,
     stamp: dt.datetime,
+    now: dt.datetime,
     progress: Progress = _quiet,
 ) -> bool:
     """Plan a few edited contacts alone, over the plan of today that the last complete cycle
@@ -880,9 +884,9 @@ def replan_edits(
     if planned is None:
         return False
     before, after = planned
-    if reconcile.diff(before, stored, today=today):
+    if reconcile.diff(before, stored, today=today, now=now):
         return False
-    changes = reconcile.diff(after, stored, today=today)
+    changes = reconcile.diff(after, stored, today=today, now=now)
     _cache_edits(state, found, report, today=today)
     report.replanned = len(found)
     _counts_from(mark, report)
@@ -955,11 +959,14 @@ def run_cycle(
     settings: Any,
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
+    now: dt.datetime | None = None,
     extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None = None,
     progress: Progress = _quiet,
 ) -> Report:
     """One cycle: read, learn, plan, diff, apply. ``settings`` is a config.Settings; ``today``
-    comes from the caller's clock; ``extra`` adds observations (`netsync log`).
+    comes from the caller's clock; ``extra`` adds observations (`netsync log`). ``now`` is the
+    local wall-clock time of the writes, which decides how a reminder for today still rings
+    (rings.py); None is the start of ``today``, what ``--today DATE`` means.
 
     When no collection changed since the last complete cycle, on the same day and with the
     same settings, the plan would be the same, so the cycle stops after the sync requests:
@@ -972,6 +979,7 @@ def run_cycle(
     """
     report = Report(today=today, dry_run=dry_run)
     stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = now or dt.datetime.combine(today, dt.time())
     fingerprint = _fingerprint(today, settings, conn)
     previous = state.get_meta("complete") or ""
     state.set_meta("complete", "")
@@ -1004,6 +1012,7 @@ def run_cycle(
                 mark=mark,
                 settings=settings,
                 stamp=stamp,
+                now=now,
                 progress=progress,
             )
         ):
@@ -1021,7 +1030,7 @@ def run_cycle(
     )
     report.planned = len(report.wanted)
     report.due_today = _due_today(report.wanted, today)
-    changes = reconcile.diff(report.wanted, stored, today=today)
+    changes = reconcile.diff(report.wanted, stored, today=today, now=now)
     if cal is None:  # a dry run against an account that has no reminders calendar yet
         report.lines.extend(_line("+", r) for r in changes.to_create)
         report.created = len(changes.to_create)

@@ -42,6 +42,19 @@ def parse_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def parse_moment(text: str) -> dt.date:
+    """An argparse type for ``--today``: a date (YYYY-MM-DD), or a date and a local time
+    (YYYY-MM-DDTHH:MM), returned as a ``datetime`` (which is a ``date``)."""
+    try:
+        if "T" in text or " " in text.strip():
+            return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=None)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM): {text!r}"
+        ) from None
+
+
 def exit_code(err: BaseException) -> int | None:
     """The exit code of a known error (SPEC 8); None for anything else (a bug)."""
     from netsync import dav
@@ -173,15 +186,22 @@ def load_config(args: argparse.Namespace) -> Settings:
 
 
 def run_once(
-    settings: Settings, *, today: dt.date, dry_run: bool, extra: Callable[..., Any] | None = None
+    settings: Settings,
+    *,
+    today: dt.date,
+    dry_run: bool,
+    extra: Callable[..., Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> Report:
-    """One cycle, with a progress line when stderr is a terminal."""
+    """One cycle, with a progress line when stderr is a terminal. ``now``: the local time
+    the reminders are written at (``session.now_for``); None for the clock's."""
     from netsync.app import session
 
+    now = now or session.now_for(settings, None)
     progress = TerminalProgress.for_stderr()
     try:
         return session.run_once(
-            settings, today=today, dry_run=dry_run, extra=extra, progress=progress
+            settings, today=today, dry_run=dry_run, now=now, extra=extra, progress=progress
         )
     finally:
         if isinstance(progress, TerminalProgress):

@@ -125,10 +125,13 @@ class Contact:
 
 @dataclass(frozen=True)
 class Reminder:
-    """One calendar object netsync wants to exist: an all-day event, or a task.
+    """One calendar object netsync wants to exist: an event, or a task.
 
-    ``alarms`` are offsets before the start of the day (negative ``timedelta``s:
-    ``-15h`` = 09:00 the day before). ``planned`` is the day netsync put a follow-up on; a
+    All-day (``at`` None) as the planner makes it, or timed at ``at`` (local wall-clock
+    time, written without a zone) when it was written too late for its all-day alarms to
+    ring (see rings.py). ``alarms`` are offsets from the start: before the start of the day
+    for an all-day reminder (negative ``timedelta``s: ``-15h`` = 09:00 the day before), at
+    or before ``at`` for a timed one. ``planned`` is the day netsync put a follow-up on; a
     follow-up whose ``day`` differs from ``planned`` was moved by the user. ``placed`` is the
     date of the cycle that put it there (see planner.plan_follow_ups).
     """
@@ -143,6 +146,7 @@ class Reminder:
     todo: bool = False
     planned: dt.date | None = None
     placed: dt.date | None = None
+    at: dt.time | None = None
 
 
 @dataclass(frozen=True)

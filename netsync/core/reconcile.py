@@ -5,7 +5,12 @@ compared by what they say (the parsed Reminder), never by their text: Radicale r
 what it stores, and phones add their own properties.
 
 What is left alone on purpose: occasion reminders whose day has passed (they are the calendar's
-history) and follow-up tasks the user ticked off.
+history) and follow-up tasks the user ticked off. The digest of the current week is not
+history while the week lasts: it is rewritten when its follow-ups change and deleted when
+nothing is left in it (SPEC 4, issue 13).
+
+What is written is in the form that still rings at ``now`` (rings.settle); a reminder in the
+calendar in a form netsync chose earlier stays in it while it says the same (rings.kept).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from netsync.core import rings
 from netsync.core.ics import same_content
-from netsync.core.model import FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
+from netsync.core.model import DIGEST, FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
 
 
 @dataclass(frozen=True)
@@ -35,12 +41,20 @@ def _kept_as_history(stored: StoredReminder, *, today: dt.date) -> bool:
     reminder = stored.reminder
     if stored.completed is not None:
         return True
+    if reminder.kind == DIGEST:  # dated on its Monday, it speaks for the whole week
+        return reminder.day + dt.timedelta(days=7) <= today
     return reminder.kind != FOLLOW_UP and reminder.day < today
 
 
 def diff(
-    desired: Sequence[Reminder], stored: Sequence[StoredReminder], *, today: dt.date
+    desired: Sequence[Reminder],
+    stored: Sequence[StoredReminder],
+    *,
+    today: dt.date,
+    now: dt.datetime,
 ) -> Changes:
+    """What to create, update and delete so the calendar holds ``desired``. ``now`` is the
+    local wall-clock time the writes happen at (rings.settle)."""
     changes = Changes()
     wanted = {r.uid: r for r in desired}
     seen: set[str] = set()
@@ -53,10 +67,15 @@ def diff(
             continue
         seen.add(uid)
         if uid in wanted:
-            if item.completed is None and not same_content(item.reminder, wanted[uid]):
-                changes.to_update.append((item, wanted[uid]))
+            want = wanted[uid]
+            if item.completed is not None or same_content(item.reminder, want):
+                continue
+            if not rings.kept(item.reminder, want):
+                changes.to_update.append((item, rings.settle(want, now=now)))
         elif not _kept_as_history(item, today=today):
             changes.to_delete.append(item)
-    changes.to_create.extend(r for uid, r in wanted.items() if uid not in seen)
+    changes.to_create.extend(
+        rings.settle(r, now=now) for uid, r in wanted.items() if uid not in seen
+    )
     changes.to_create.sort(key=lambda r: (r.day, r.uid))
     return changes
