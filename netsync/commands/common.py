@@ -246,7 +246,10 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
     from netsync.core.model import DIGEST, FOLLOW_UP
     from netsync.core.planner import due_of_uid
 
+    from netsync.core.texts import latest_received
+
     names = {c.uid: c.name for c in report.contacts}
+    gave = {c.uid: latest_received(c) for c in report.contacts if c.ledger.received}
     end = report.today + dt.timedelta(days=days)
     rows = []
     for r in report.wanted:
@@ -263,6 +266,9 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
                 "summary": r.summary,
                 "due": due.isoformat() if due else r.day.isoformat(),
                 "overdue_days": overdue,
+                "received": [
+                    {"date": g.day.isoformat(), "what": g.text} for g in gave.get(r.contact_uid, [])
+                ],
             }
         )
     rows.sort(key=lambda row: (row["overdue_days"] == 0, row["date"], row["kind"], row["contact"]))
@@ -307,6 +313,9 @@ def print_agenda(
             else:
                 line = paint(line, r["kind"], colour)
             print(line, file=out)
+            if r.get("received"):
+                gifts = "; ".join(f"{g['what']} ({g['date']})".strip() for g in r["received"])
+                print(paint(f"{' ' * 26}received: {gifts}", "dim", colour), file=out)
 
 
 def print_report(report: Report, out: Any = None) -> None:

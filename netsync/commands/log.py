@@ -1,4 +1,5 @@
-"""`netsync log QUERY`: record contact with a person (SPEC 6, 8)."""
+"""`netsync log QUERY`: record contact with a person, or with ``--received`` what they gave or
+did for you (SPEC 2, 6, 8)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from netsync.app.session import today_for
+from netsync.app.session import now_for
 from netsync.commands.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
     load_config,
     parse_date,
+    parse_moment,
     print_report,
     run_once,
 )
@@ -23,15 +25,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "log",
         help="record contact with a person",
         description="Record that you were in touch with someone: writes `last:` into the "
-        "contact's NOTE (only if newer than what is there) and re-plans their follow-up.",
+        "contact's NOTE (only if newer than what is there) and re-plans their follow-up. With "
+        "--received, records what they gave or did for you instead: a `received:` line (no "
+        "`last:`), so a thank-you follow-up comes.",
         epilog='examples:\n  netsync log "Alice Jansen" --via call\n'
-        "  netsync log alice@example.org --date 2026-11-20 --via visit",
+        "  netsync log alice@example.org --date 2026-11-20 --via visit\n"
+        '  netsync log Alice --received "flowers when I was ill"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("query", help="part of the name, an e-mail address, or the contact's UID")
     p.add_argument("--via", default="", metavar="HOW", help="how: call, visit, coffee, ...")
+    p.add_argument(
+        "--received",
+        metavar="WHAT",
+        help="record what they gave or did for you instead (a `received:` line, not "
+        "`last:`): a thank-you follow-up comes next",
+    )
     p.add_argument("--date", type=parse_date, metavar="DATE", help="when (default: today)")
-    p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
+    p.add_argument("--today", type=parse_moment, metavar="DATE", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -53,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     from netsync.core.learn import Observation
 
     settings = load_config(args)
-    today = today_for(settings, args.today)
+    now = now_for(settings, args.today)
+    today = now.date()
     day = args.date or today
     if day > today:
         raise UsageError(f"--date {day} is in the future")
+    received = None if args.received is None else " ".join(args.received.split())
+    if received is not None and (not received or args.via):
+        raise UsageError("--received takes what they gave or did (and no --via)")
     chosen: list[Any] = []
 
     def observe(contacts: Sequence[Any]) -> list[Observation]:
@@ -64,11 +79,12 @@ def run(args: argparse.Namespace) -> int:
         if len(matches) != 1:
             raise AmbiguousQuery(args.query, matches)
         chosen.append(matches[0])
-        return [Observation(matches[0].uid, day, args.via.strip(), "netsync log")]
+        return [Observation(matches[0].uid, day, args.via.strip(), "netsync log", received)]
 
-    report = run_once(settings, today=today, dry_run=False, extra=observe)
+    report = run_once(settings, today=today, now=now, dry_run=False, extra=observe)
     after = {c.uid: c for c in report.contacts}.get(chosen[0].uid, chosen[0])
-    if after.ledger.last is not None and after.ledger.last > day:
+    later = after.ledger.last is not None and after.ledger.last > day
+    if received is None and later:  # (a gift is recorded whatever the note says of contact)
         print(
             f"{after.name}: a later contact is already recorded "
             f"({after.ledger.last.isoformat()}); the note is unchanged"

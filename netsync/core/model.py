@@ -171,3 +171,4 @@ class PlanSettings:
     language: str = "en"
     occasion_horizon_days: int = 365
     digest: bool = True
+    thank_within: Cadence | None = Cadence(14)  # a ``received:`` this recent asks for thanks
