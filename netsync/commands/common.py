@@ -245,7 +245,6 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
     """The plan as rows for `due`: overdue follow-ups first, then by day."""
     from netsync.core.model import DIGEST, FOLLOW_UP
     from netsync.core.planner import due_of_uid
-
     from netsync.core.texts import latest_received
 
     names = {c.uid: c.name for c in report.contacts}

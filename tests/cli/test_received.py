@@ -163,10 +163,15 @@ def test_log_received_writes_the_line_and_nothing_else(
     assert row["received"] == [{"date": day.isoformat(), "what": "soup when I was ill"}]
 
 
-def test_log_received_needs_what(server: servers.Server, tmp_path: Path) -> None:
+def test_log_received_needs_what(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     put(server, "henk.vcf", phone_card("henk-1", "Henk de Boer", "x"))
+    before = davcheck.get(server, server.addressbook + "henk.vcf")
     config = write_config(server, tmp_path)
     assert run(config, "log", "Henk", "--received", "  ") == 2
+    assert "--received takes what they gave or did" in capsys.readouterr().err
+    assert davcheck.get(server, server.addressbook + "henk.vcf") == before
 
 
 def test_thank_yous_and_follow_ups_share_the_daily_budget(

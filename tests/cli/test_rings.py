@@ -28,8 +28,9 @@ LOCALE = f'[locale]\ntimezone = "{ZONE}"'
 SUNDAY = dt.date(2026, 11, 29)
 
 
-def sync(config: Path, when: dt.datetime | dt.date, *args: str) -> int:
-    stamp = when.isoformat() if not isinstance(when, dt.datetime) else f"{when:%Y-%m-%dT%H:%M}"
+def sync(config: Path, when: dt.datetime, *args: str) -> int:
+    """`sync --today` at ``when``; midnight as a plain date, which means the start of it."""
+    stamp = f"{when:%Y-%m-%d}" if when.time() == dt.time() else f"{when:%Y-%m-%dT%H:%M}"
     return main(["--config", str(config), "sync", "--today", stamp, *args])
 
 
@@ -52,16 +53,17 @@ def assert_every_reminder_rings(
     objects: dict[str, bytes], now: dt.datetime, read: Callable[..., Any]
 ) -> None:
     readings = read(objects, zone=ZONE)
-    for name, reading in readings.items():
-        assert reading.errors == [], f"{name} could not read: {reading.errors}"
-    ahead = 0
+    errors = {name: reading.errors for name, reading in readings.items() if reading.errors}
+    silent, ahead = [], 0
     for uid, comp in reminders(objects).items():
         if davcheck.day_of(comp) < now.date():
             continue
         for name, reading in readings.items():
             fires = reading.alarms.get(uid, [])
-            assert fires and max(fires) > now, f"{name}: {uid} ({comp['SUMMARY']}) fires {fires}"
+            if not fires or max(fires) <= now:
+                silent.append(f"{name}: {comp['SUMMARY']} ({uid}) fires {fires}")
         ahead += 1
+    assert (errors, silent) == ({}, [])  # read cleanly; each rings after it was written
     assert ahead > 10  # the sample book's follow-ups, occasions and digests
 
 
