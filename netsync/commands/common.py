@@ -193,19 +193,23 @@ def run_once(
     extra: Callable[..., Any] | None = None,
     now: dt.datetime | None = None,
 ) -> Report:
-    """One cycle, with a progress line when stderr is a terminal. ``now``: the local time
-    the reminders are written at (``session.now_for``); None for the clock's."""
+    """One cycle, with a progress line when stderr is a terminal, and a warning for each
+    line netsync cannot use in a card that changed (whichever command read it first says
+    it). ``now``: the local time the reminders are written at (``session.now_for``); None
+    for the clock's."""
     from netsync.app import session
 
     now = now or session.now_for(settings, None)
     progress = TerminalProgress.for_stderr()
     try:
-        return session.run_once(
+        report = session.run_once(
             settings, today=today, dry_run=dry_run, now=now, extra=extra, progress=progress
         )
     finally:
         if isinstance(progress, TerminalProgress):
             progress.clear()
+    warn_not_understood(report)
+    return report
 
 
 class TerminalProgress:
@@ -323,7 +327,6 @@ def print_report(report: Report, out: Any = None) -> None:
         print(line, file=out)
     prefix = "dry run, nothing written: " if report.dry_run else ""
     print(prefix + report.summary(), file=out)
-    warn_not_understood(report)
 
 
 def warn_not_understood(report: Report) -> None:

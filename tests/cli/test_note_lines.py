@@ -127,6 +127,17 @@ def test_lines_netsync_cannot_use_are_kept_and_reported_once_per_change(
     assert len(warnings(capsys.readouterr().err)) == len(UNREAD_LINES)
 
 
+def test_whichever_command_reads_the_changed_card_first_says_it(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert servers.put_card(server, "dora.vcf", phone_card("dora-1", "Dora Typo", UNREAD)) == 201
+    config = write_config(server, tmp_path)
+    assert main(["--config", str(config), "due", "--today", TODAY.isoformat()]) == 0
+    assert len(warnings(capsys.readouterr().err)) == len(UNREAD_LINES)
+    assert sync(config) == 0
+    assert warnings(capsys.readouterr().err) == []
+
+
 def test_check_lists_every_line_netsync_cannot_use(
     server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
