@@ -196,10 +196,12 @@ def run_once(
     """One cycle, with a progress line when stderr is a terminal, and a warning for each
     line netsync cannot use in a card that changed (whichever command read it first says
     it). ``now``: the local time the reminders are written at (``session.now_for``); None
-    for the clock's."""
+    for the clock's, or the start of ``today`` when that is another day (``--today``)."""
     from netsync.app import session
 
-    now = now or session.now_for(settings, None)
+    if now is None:
+        clock = session.now_for(settings, None)
+        now = clock if clock.date() == today else session.now_for(settings, today)
     progress = TerminalProgress.for_stderr()
     try:
         report = session.run_once(

@@ -138,8 +138,8 @@ class _Person:
         thanks: tuple[Received, ...] = ()
         if settings.thank_within is not None:
             last = ledger.last
-            thanks = tuple(sorted((r for r in ledger.received if last is None or r.day > last),
-                                  key=lambda r: r.day))  # fmt: skip
+            after = [r for r in ledger.received if last is None or r.day > last]
+            thanks = tuple(sorted(after, key=lambda r: r.day))
         if not routine and not thanks:
             return None
         fixed = cadence.after(ledger.last) if cadence and ledger.last is not None else None
