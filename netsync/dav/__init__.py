@@ -2,8 +2,10 @@
 
 from netsync.dav.client import (
     Account,
+    Anonymous,
     AuthFailed,
     DavError,
+    ForeignOrigin,
     Unreachable,
     WrongCollection,
     call,
@@ -14,8 +16,10 @@ from netsync.dav.client import (
 
 __all__ = [
     "Account",
+    "Anonymous",
     "AuthFailed",
     "DavError",
+    "ForeignOrigin",
     "Unreachable",
     "WrongCollection",
     "call",
