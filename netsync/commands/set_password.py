@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from netsync.commands.common import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, load_config
+from netsync.commands.common import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, is_terminal, load_config
 
 if TYPE_CHECKING:
     from netsync.app.config import Settings
@@ -48,7 +48,7 @@ HEADLESS_HINT = (
 
 
 def _ask(username: str, url: str) -> str:
-    if not sys.stdin.isatty():
+    if not is_terminal(sys.stdin):
         # `pass show dav/alice | netsync set-password`: no prompt, no echo to worry about.
         return sys.stdin.readline().rstrip("\r\n")
     parts = urlsplit(url)

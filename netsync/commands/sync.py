@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.writes = not args.dry_run  # what an error then says (app.failures)
     settings = load_config(args)
     now = now_for(settings, args.today)
     report = run_once(settings, today=now.date(), now=now, dry_run=args.dry_run)

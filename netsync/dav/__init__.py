@@ -11,6 +11,8 @@ from netsync.dav.client import (
     call,
     check_status,
     connect,
+    options,
+    origin,
     translated_errors,
 )
 
@@ -25,5 +27,7 @@ __all__ = [
     "call",
     "check_status",
     "connect",
+    "options",
+    "origin",
     "translated_errors",
 ]
