@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import mailserver  # noqa: E402
 import servers  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -71,3 +72,10 @@ def calendar_readers(tmp_path_factory: pytest.TempPathFactory) -> Any:
         }
 
     return read
+
+
+@pytest.fixture
+def dovecot() -> Iterator[mailserver.Dovecot]:
+    """A fresh private Dovecot (IMAP on loopback, one user, an empty Sent) for one test."""
+    with mailserver.dovecot() as server:
+        yield server

@@ -9,19 +9,40 @@ history) and follow-up tasks the user ticked off. The digest of the current week
 history while the week lasts: it is rewritten when its follow-ups change and deleted when
 nothing is left in it (SPEC 4, issue 13).
 
+What is left as it is for a while: an occasion reminder (birthday, anniversary, occasion) whose
+only change is its "Last contact" line, until the day its first alarm rings (a week before).
+Every recorded contact moves that line in each of the person's occasions in the next year,
+and with mail as a sign of contact that would be several writes, each synced to every phone,
+for each message sent; the line is seen when the alarm rings or the day comes, and by then it
+is up to date. Anything else an occasion says (name, age, phone numbers, gift ideas, the note)
+is rewritten at once.
+
 What is written is in the form that still rings at ``now`` (rings.settle); a reminder in the
 calendar in a form netsync chose earlier stays in it while it says the same (rings.kept).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netsync.core import rings
-from netsync.core.ics import same_content
-from netsync.core.model import DIGEST, FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
+from netsync.core import rings, texts
+from netsync.core.ics import canonical, same_content
+from netsync.core.model import (
+    ANNIVERSARY,
+    BIRTHDAY,
+    DIGEST,
+    FOLLOW_UP,
+    OCCASION,
+    UID_PREFIX,
+    Reminder,
+    StoredReminder,
+)
+
+OCCASIONS = (BIRTHDAY, ANNIVERSARY, OCCASION)
+QUIET_UNTIL_ALARM = dt.timedelta(days=-7)  # an occasion without alarms: a week before
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,24 @@ def _kept_as_history(stored: StoredReminder, *, today: dt.date) -> bool:
     if reminder.kind == DIGEST:  # dated on its Monday, it speaks for the whole week
         return reminder.day + dt.timedelta(days=7) <= today
     return reminder.kind != FOLLOW_UP and reminder.day < today
+
+
+def _only_last_contact_before_alarm(old: Reminder, new: Reminder, *, today: dt.date) -> bool:
+    """An occasion whose first alarm has not rung yet, of which only the "Last contact" line
+    changed (see the module docstring)."""
+    if new.kind not in OCCASIONS or old.kind != new.kind:
+        return False
+    first_alarm = min(new.alarms, default=QUIET_UNTIL_ALARM)
+    if today >= (dt.datetime.combine(new.day, dt.time()) + first_alarm).date():
+        return False
+    old, new = canonical(old), canonical(new)
+    rest_old, rest_new = (texts.without_last_contact(r.description) for r in (old, new))
+    if rest_old is None or rest_old != rest_new:
+        return False
+    return same_content(
+        dataclasses.replace(old, description=rest_old),
+        dataclasses.replace(new, description=rest_new),
+    )
 
 
 def diff(
@@ -70,8 +109,11 @@ def diff(
             want = wanted[uid]
             if item.completed is not None or same_content(item.reminder, want):
                 continue
-            if not rings.kept(item.reminder, want):
-                changes.to_update.append((item, rings.settle(want, now=now)))
+            if rings.kept(item.reminder, want):
+                continue
+            if _only_last_contact_before_alarm(item.reminder, want, today=today):
+                continue
+            changes.to_update.append((item, rings.settle(want, now=now)))
         elif not _kept_as_history(item, today=today):
             changes.to_delete.append(item)
     changes.to_create.extend(

@@ -37,7 +37,8 @@ IO_STDLIB = {
 ALLOWED = {
     "core": {"icalendar", "netsync.core"},
     "dav": {"netsync.core", "netsync.dav", "caldav", "niquests", "lxml", "dns", "publicsuffixlist"},
-    "app": {"netsync.core", "netsync.dav", "netsync.app", "keyring", "schedule", "radicale"},
+    "app": {"netsync.core", "netsync.dav", "netsync.app", "keyring", "schedule", "radicale",
+            "imapclient"},
     "commands": {"netsync.core", "netsync.dav", "netsync.app", "netsync.commands.common",
                  "anyascii"},
 }  # fmt: skip
