@@ -1,10 +1,11 @@
-"""Session fixtures: real Radicale and Xandikos on loopback (see tests/servers.py)."""
+"""Fixtures: real Radicale, Xandikos, sabre/dav and SOGo on loopback (see tests/servers.py)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import mailserver  # noqa: E402
 import servers  # noqa: E402
+import sogoserver  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -38,12 +40,58 @@ def xandikos(tmp_path: Path) -> Iterator[servers.Server]:
         yield server
 
 
-@pytest.fixture(params=["radicale", "xandikos"])
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[servers.Server]:
-    """Each test using this runs once against each server."""
-    factory = servers.radicale if request.param == "radicale" else servers.xandikos
-    with factory(tmp_path / request.param) as srv:
-        yield srv
+@pytest.fixture
+def sabre(tmp_path: Path) -> Iterator[servers.Server]:
+    """A fresh sabre/dav 1.8 (no sync-collection, bytes verbatim, auth on) for one test."""
+    with servers.sabre(tmp_path / "sabre") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sogo_instance() -> Iterator[sogoserver.SogoInstance]:
+    """One SOGo for the whole session (it takes seconds to start): tests take a user each."""
+    with sogoserver.sogo() as instance:
+        yield instance
+
+
+@pytest.fixture
+def sogo(sogo_instance: sogoserver.SogoInstance) -> servers.Server:
+    """A fresh user on the session's SOGo: an empty address book and calendar home."""
+    return sogo_instance.user()
+
+
+@pytest.fixture(params=servers.KINDS)
+def server(request: pytest.FixtureRequest) -> servers.Server:
+    """Each test using this runs once against each server: fresh Radicale, Xandikos and
+    sabre/dav, a fresh user on the session's SOGo."""
+    return request.getfixturevalue(str(request.param))  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def calendar_readers(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``read(objects, zone=...)``: what ical.js and libical make of calendar objects
+    (``{name: body}``), as ``{"ical.js": Reading, "libical": Reading}`` (tests/readers.py).
+    Fails, saying what to install, when a reader is missing: CI installs both."""
+    import readers
+
+    workdir = tmp_path_factory.mktemp("readers")
+    try:
+        checker = readers.libical_checker(workdir)
+        readers.check_icaljs()
+    except readers.ReaderMissing as missing:
+        pytest.fail(str(missing))
+    count = iter(range(1_000_000))
+
+    def read(objects: dict[str, bytes], *, zone: str) -> dict[str, readers.Reading]:
+        where = workdir / f"run{next(count)}"
+        return {
+            "ical.js": readers.read_with_icaljs(objects, zone=zone, workdir=where / "js"),
+            "libical": readers.read_with_libical(
+                objects, checker=checker, zone=zone, workdir=where / "c"
+            ),
+        }
+
+    return read
 
 
 @pytest.fixture

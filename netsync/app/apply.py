@@ -57,6 +57,7 @@ def apply(
     *,
     key: str,
     today: dt.date,
+    now: dt.datetime,
     settings: PlanSettings,
     dry_run: bool,
     stamp: dt.datetime,
@@ -72,7 +73,9 @@ def apply(
         for write in decision.contact_writes
     )
     if not exact:  # roll the calendar back to what the cards say
-        decision = cycle.settle(snapshot, decision, written, today=today, settings=settings)
+        decision = cycle.settle(
+            snapshot, decision, written, today=today, now=now, settings=settings
+        )
         report.plan_of(decision)
     cal = snapshot.calendar_url
     if decision.plan is not None and cal is not None and not dry_run and not report.writes_failed:
@@ -115,7 +118,7 @@ def record_contacts(
             continue
         written[write.contact.uid] = done.after
         report.contacts_written += 1
-        report.lines.append(write.line())
+        report.lines.append(write.line(done.tidied))
         if done.after.etag and not report.dry_run:
             readings_now.append((book, done.after))
     # What the cards now say is what a later cycle compares an edited card with.

@@ -37,18 +37,23 @@ def run_cycle(
     settings: Settings,
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
+    now: dt.datetime | None = None,
     extra: Logged | None = None,
     progress: Progress = _quiet,
 ) -> Report:
-    """One cycle. ``today`` comes from the caller's clock; ``extra`` adds observations
+    """One cycle. ``today`` comes from the caller's clock; ``now`` is the local wall-clock
+    time of the writes, which decides how a reminder for today still rings (rings.py; None:
+    the start of ``today``, what ``--today DATE`` means); ``extra`` adds observations
     (`netsync log`); a dry run reads and decides, and writes nothing (it prints the
     decision)."""
+    now = now or dt.datetime.combine(today, dt.time())
     key = key_of(today, settings, conn)
     zone = ZoneInfo(settings.locale.timezone) if settings.locale.timezone else None
     snapshot = read.read(
         conn,
         state,
         today=today,
+        now=now,
         zone=zone,
         settings=settings.plan,
         key=key,
@@ -57,7 +62,7 @@ def run_cycle(
         logged=extra,
         progress=progress,
     )
-    decision = cycle.decide(snapshot, today=today, settings=settings.plan)
+    decision = cycle.decide(snapshot, today=today, now=now, settings=settings.plan)
     return apply.apply(
         conn,
         state,
@@ -65,6 +70,7 @@ def run_cycle(
         decision,
         key=key,
         today=today,
+        now=now,
         settings=settings.plan,
         dry_run=dry_run,
         stamp=stamp or dt.datetime.now(dt.UTC).replace(microsecond=0),

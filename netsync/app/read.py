@@ -42,6 +42,7 @@ def read(
     state: State,
     *,
     today: dt.date,
+    now: dt.datetime,
     zone: dt.tzinfo | None,
     settings: PlanSettings,
     key: str,
@@ -50,26 +51,36 @@ def read(
     logged: Logged | None = None,
     progress: Progress = quiet,
 ) -> Snapshot:
-    """What the servers hold. ``zone``: ``[locale] timezone`` (None: the system's), for the
-    days of mail; ``key``: the inputs of this cycle's decision (a last plan made under
-    another key is not built on); ``whole``: read everything whatever changed (a dry run,
-    `netsync log`); ``create``: make the reminders calendar if it is missing; ``logged``:
-    `netsync log`'s observations, given the contacts."""
+    """What the servers hold. ``now``: the local time of the writes (for cycle.plans_alone);
+    ``zone``: ``[locale] timezone`` (None: the system's), for the days of mail; ``key``: the
+    inputs of this cycle's decision (a last plan made under another key is not built on);
+    ``whole``: read everything whatever changed (a dry run, `netsync log`); ``create``: make
+    the reminders calendar if it is missing; ``logged``: `netsync log`'s observations, given
+    the contacts."""
     last = state.take_last_plan()
     with EarlyParse(today) as early:
         synced = sync.sync_all(conn, state, create=create, on_cards=early)
         parsed = early.results()
     mailed = read_mail(conn, state, today=today, zone=zone)
     snapshot: Snapshot | None = None
+    new_cards: tuple[Contact, ...] = ()
     if not whole and not mailed.learnt and last is not None and last.key == key:
         snapshot = _edited(conn, state, synced, last, today=today, early=parsed)
-        if snapshot is not None and not cycle.plans_alone(snapshot, today=today, settings=settings):
-            snapshot = None
+        if snapshot is not None:
+            new_cards = snapshot.new_cards  # read now: as cached, the whole reading has them
+            if not cycle.plans_alone(snapshot, today=today, now=now, settings=settings):
+                snapshot = None
     if snapshot is None:
         snapshot = _whole(
             conn, state, synced, today=today, early=parsed, logged=logged, progress=progress
         )
-    return dataclasses.replace(snapshot, mail_read=mailed.fetched, mail_error=mailed.error)
+    seen = {c.uid for c in snapshot.new_cards}
+    return dataclasses.replace(
+        snapshot,
+        mail_read=mailed.fetched,
+        mail_error=mailed.error,
+        new_cards=snapshot.new_cards + tuple(c for c in new_cards if c.uid not in seen),
+    )
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,10 @@ def _edited(
     # what the signals held before (an address added on the phone that mail went to).
     signals = _signals(conn, state, synced, [], None) if found else learn.Signals()
     return Snapshot(
-        Edited(tuple(found), tuple(own), last.tally), signals, calendar_url=synced.calendar
+        Edited(tuple(found), tuple(own), last.tally),
+        signals,
+        calendar_url=synced.calendar,
+        new_cards=tuple(edit.new for edit in found),
     )
 
 
@@ -136,15 +150,14 @@ def _whole(
     logged: Logged | None,
     progress: Progress,
 ) -> Snapshot:
-    contacts, homes, tally = readings.read_book(
-        state, synced.books, today=today, early=early, progress=progress
-    )
+    book = readings.read_book(state, synced.books, today=today, early=early, progress=progress)
     calendar = reminders.stored(state, synced.calendar) if synced.calendar else []
     return Snapshot(
-        Whole(tuple(contacts), tuple(calendar), tally),
-        _signals(conn, state, synced, contacts, logged),
-        homes=homes,
+        Whole(tuple(book.contacts), tuple(calendar), book.tally),
+        _signals(conn, state, synced, book.contacts, logged),
+        homes=book.homes,
         calendar_url=synced.calendar,
+        new_cards=tuple(book.new_cards),
     )
 
 

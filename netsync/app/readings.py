@@ -146,6 +146,8 @@ class Readings:
     cached: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     items: Mapping[str, tuple[str, bytes]] | None = None
     fresh: list[tuple[str, str, str]] = field(default_factory=list)
+    new: list[Contact] = field(default_factory=list)  # read in a version read on no day before
+    _seen: dict[str, str] | None = None  # href -> the version last parsed, on whatever day
 
     def get(self, href: str, etag: str) -> Reading:
         """What the card at ``href`` in version ``etag`` reads as."""
@@ -165,12 +167,28 @@ class Readings:
             else:
                 found = parse(item[1], href, item[0], today=self.today)
         self.fresh.append((href, etag, to_cache(found)))
+        if not isinstance(found, str):
+            if self._seen is None:
+                self._seen = self.state.parsed_etags(self.book)
+            if self._seen.get(href) != etag:  # a new day's parse of the same card is no news
+                self.new.append(found)
         return found
 
     def save(self) -> None:
         if self.fresh:
             self.state.put_parsed(self.book, self.today.isoformat(), self.fresh)
             self.fresh = []
+
+
+@dataclass
+class Book:
+    """The address books as read: every readable card, one per UID; where each card lives
+    (href -> book); the counts; the cards read in a version no cycle read before."""
+
+    contacts: list[Contact]
+    homes: dict[str, str]
+    tally: Tally
+    new_cards: list[Contact]
 
 
 def read_book(
@@ -180,13 +198,12 @@ def read_book(
     today: dt.date,
     early: Mapping[str, tuple[str, Reading]],
     progress: Progress,
-) -> tuple[list[Contact], dict[str, str], Tally]:
-    """Every card in the cached address books as a Contact, where each lives (href -> book),
-    and the counts; an unreadable card, or one whose UID an earlier card has, is logged by
-    href, counted and skipped."""
+) -> Book:
+    """Every card in the cached address books; an unreadable card, or one whose UID an
+    earlier card has, is logged by href, counted and skipped."""
     contacts: dict[str, Contact] = {}
     homes: dict[str, str] = {}
-    skipped, shared = 0, []
+    skipped, shared, new = 0, [], []
     for book in books:
         etags = sorted(state.etags(book).items())
         cached = state.parsed(book, today.isoformat())
@@ -213,8 +230,9 @@ def read_book(
             else:
                 contacts[contact.uid] = contact
         readings.save()
+        new += readings.new
     tally = Tally(cards_read=len(homes), cards_skipped=skipped, shared_uids=tuple(shared))
-    return list(contacts.values()), homes, tally
+    return Book(list(contacts.values()), homes, tally, new)
 
 
 def edits(

@@ -42,6 +42,7 @@ def reminder_to_cache(reminder: Reminder, completed: dt.date | None) -> bytes:
             "todo": r.todo,
             "planned": r.planned.isoformat() if r.planned else None,
             "placed": r.placed.isoformat() if r.placed else None,
+            "at": r.at.isoformat() if r.at is not None else None,
             "completed": completed.isoformat() if completed else None,
         }
     ).encode()
@@ -71,6 +72,7 @@ def from_cache(data: bytes) -> tuple[Reminder, dt.date | None] | None:
             d["todo"],
             day(d["planned"]) if d["planned"] else None,
             day(d["placed"]) if d.get("placed") else None,  # absent in caches before it
+            dt.time.fromisoformat(d["at"]) if d.get("at") else None,  # the same
         )
         return reminder, day(d["completed"]) if d["completed"] else None
     except (KeyError, TypeError, ValueError):

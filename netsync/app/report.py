@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from netsync.core import notes
 from netsync.core.cycle import Decision, Snapshot
 from netsync.core.model import Contact, Reminder
 
@@ -53,6 +54,9 @@ class Report:
     replanned: int = 0
     mail_read: int = 0  # messages whose header fields were read
     mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
+    # (name, contact UID, line, why) of each line netsync keeps but cannot use in a card that
+    # changed since it was last read: reported once per change of a card (SPEC 2)
+    not_understood: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Snapshot, decision: Decision, *, today: dt.date, dry_run: bool) -> Report:
@@ -61,6 +65,11 @@ class Report:
         return cls(
             mail_read=snapshot.mail_read,
             mail_error=snapshot.mail_error,
+            not_understood=[
+                (contact.name, contact.uid, line, why)
+                for contact in snapshot.new_cards
+                for line, why in notes.not_understood(contact.note, contact.ledger)
+            ],
             today=today,
             dry_run=dry_run,
             cards_read=tally.cards_read,
@@ -79,6 +88,22 @@ class Report:
         self.contacts = list(decision.contacts or ())
         self.wanted = list(decision.plan or ())
         self.planned, self.due_today = decision.tally.planned, decision.tally.due_today
+
+    def not_understood_by_card(self) -> list[str]:
+        """One warning per card in ``not_understood``, without the lines themselves: what may
+        go into a log (SPEC 9: logs hold no NOTE text). `netsync check` shows the lines."""
+        counts: dict[tuple[str, str], int] = {}
+        for name, uid, _, _ in self.not_understood:
+            counts[name, uid] = counts.get((name, uid), 0) + 1
+        return [
+            f"{name} (UID {uid}): "
+            + ("a line" if n == 1 else f"{n} lines")
+            + " in the note that netsync cannot use, kept as "
+            + ("it is" if n == 1 else "they are")
+            + "; `netsync check` lists "
+            + ("it" if n == 1 else "them")
+            for (name, uid), n in counts.items()
+        ]
 
     @property
     def failed(self) -> bool:

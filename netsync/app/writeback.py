@@ -1,4 +1,5 @@
-"""Write into contacts' cards: what a decision records (SPEC 1, 6), and any other change.
+"""Write into contacts' cards: what a decision records (``last:``, ``received:``; SPEC 1, 2,
+6), and any other change.
 
 Only the NOTE changes, only when there is something to record, and always with If-Match on
 the ETag netsync read. On 412 (the phone changed the card in between) the card is read again,
@@ -80,6 +81,7 @@ class Recording:
 
     after: Contact | None = None
     failed: bool = False
+    tidied: tuple[str, ...] = ()  # what rewriting the block changed besides (learn.Recorded)
 
 
 def write_contact(
@@ -99,7 +101,7 @@ def write_contact(
     cached = state.item(book, contact.href)
     if cached is None:
         return Recording()
-    readings: list[Contact] = []
+    readings: list[learn.Recorded] = []
 
     def change(text: str) -> str | None:
         found = learn.record(
@@ -112,8 +114,8 @@ def write_contact(
         )
         if found is None:
             return None  # the card already says as much (a phone wrote it meanwhile)
-        readings.append(found[1])
-        return found[0]
+        readings.append(found)
+        return found.text
 
     def seen(etag: str | None, text: str) -> None:
         state.put_item(book, contact.href, etag, text.encode(*ENCODING))
@@ -142,5 +144,8 @@ def write_contact(
     else:
         if written is None:
             return Recording()
-        return Recording(dataclasses.replace(readings[-1], etag=written[1] or ""))
+        done = readings[-1]
+        return Recording(
+            dataclasses.replace(done.contact, etag=written[1] or ""), False, done.tidied
+        )
     return Recording(failed=True)

@@ -86,6 +86,9 @@ class Snapshot:
     calendar_url: str | None = None  # None: a dry run on an account without the calendar
     mail_read: int = 0  # messages whose header fields this cycle read ([mail])
     mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
+    # The contacts whose card this cycle read in a version no cycle read before: what they
+    # hold that netsync cannot use is said once per change of a card (SPEC 2).
+    new_cards: tuple[Contact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,11 @@ class ContactWrite:
     observations: tuple[learn.Observation, ...]
     after: Contact  # as the plan has it once recorded
 
-    def line(self) -> str:
-        return f"* {self.contact.name}: {describe(self.observations)}"
+    def line(self, tidied: Sequence[str] = ()) -> str:
+        """The write as the dry run and the report say it; ``tidied``: what rewriting the
+        block changes besides (learn.record says, once it has the card)."""
+        tidy = bool(tidied) or self.contact.ledger.needs_rewrite
+        return f"* {self.contact.name}: {describe(self.observations, tidied, tidy=tidy)}"
 
 
 @dataclass(frozen=True)
@@ -129,15 +135,29 @@ class Decision:
 
 
 def line(mark: str, reminder: Reminder) -> str:
-    return f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    line = f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    return line + (f"  (rings at {reminder.at:%H:%M})" if reminder.at is not None else "")
 
 
-def describe(observations: Sequence[learn.Observation]) -> str:
-    if not observations:
-        return "note block tidied (dates written as YYYY-MM-DD)"
-    newest = max(observations, key=lambda o: o.day)
-    how = f" ({newest.how})" if newest.how else ""
-    return f"last contact {newest.day.isoformat()}{how}, from {newest.source}"
+def describe(
+    observations: Sequence[learn.Observation], tidied: Sequence[str] = (), *, tidy: bool = False
+) -> str:
+    """What a write of one card does, and only that: the contact or the gift recorded, and
+    what the rewrite of the block changes (a date normalised, a Dutch key, merged blocks)."""
+    parts = []
+    contacts = [o for o in observations if not o.received]
+    if contacts:
+        newest = max(contacts, key=lambda o: o.day)
+        how = f" ({newest.how})" if newest.how else ""
+        parts.append(f"last contact {newest.day.isoformat()}{how}, from {newest.source}")
+    parts += [
+        f"received {o.day.isoformat()}: {o.received}, from {o.source}"
+        for o in observations
+        if o.received
+    ]
+    if tidied or tidy:
+        parts.append("note block tidied" + (" (" + ", ".join(tidied) + ")" if tidied else ""))
+    return "; ".join(parts) or "note block rewritten"
 
 
 def inputs(today: dt.date, settings: PlanSettings) -> str:
@@ -146,12 +166,15 @@ def inputs(today: dt.date, settings: PlanSettings) -> str:
     return repr((today.isoformat(), settings))
 
 
-def decide(snapshot: Snapshot, *, today: dt.date, settings: PlanSettings) -> Decision:
-    """What to write, from what the servers hold."""
+def decide(
+    snapshot: Snapshot, *, today: dt.date, now: dt.datetime, settings: PlanSettings
+) -> Decision:
+    """What to write, from what the servers hold. ``now``: the local wall-clock time of the
+    writes, which decides how a reminder for today still rings (rings.py)."""
     book = snapshot.book
     if isinstance(book, Whole):
-        return _decide_whole(book, snapshot.signals, today=today, settings=settings)
-    planned = _replan(book, snapshot.signals, today=today, settings=settings)
+        return _decide_whole(book, snapshot.signals, today=today, now=now, settings=settings)
+    planned = _replan(book, snapshot.signals, today=today, now=now, settings=settings)
     if planned is None:
         raise ValueError("these edits cannot be planned alone (plans_alone): read the whole book")
     before, after = planned
@@ -161,16 +184,18 @@ def decide(snapshot: Snapshot, *, today: dt.date, settings: PlanSettings) -> Dec
         planned=last.planned + len(after) - len(before),
         due_today=last.due_today + due_today(after, today) - due_today(before, today),
     )
-    changes = reconcile.diff(after, book.calendar, today=today)
+    changes = reconcile.diff(after, book.calendar, today=today, now=now)
     return Decision(calendar=changes, tally=tally, edited=len(book.edits))
 
 
-def plans_alone(snapshot: Snapshot, *, today: dt.date, settings: PlanSettings) -> bool:
+def plans_alone(
+    snapshot: Snapshot, *, today: dt.date, now: dt.datetime, settings: PlanSettings
+) -> bool:
     """Whether the snapshot's edits can be planned alone: the decision then equals the one a
     whole reading would give."""
     book = snapshot.book
     return isinstance(book, Whole) or (
-        _replan(book, snapshot.signals, today=today, settings=settings) is not None
+        _replan(book, snapshot.signals, today=today, now=now, settings=settings) is not None
     )
 
 
@@ -180,6 +205,7 @@ def settle(
     written: Mapping[str, Contact],
     *,
     today: dt.date,
+    now: dt.datetime,
     settings: PlanSettings,
 ) -> Decision:
     """The decision once its notes are written, when a card does not read as decided (a
@@ -190,22 +216,30 @@ def settle(
     if not isinstance(book, Whole):
         return decision  # a decision over the last plan writes no note
     contacts = tuple(written.get(c.uid, c) for c in book.contacts)
-    return _plan_whole(book, contacts, decision.contact_writes, today=today, settings=settings)
+    return _plan_whole(
+        book, contacts, decision.contact_writes, today=today, now=now, settings=settings
+    )
 
 
 def _decide_whole(
-    book: Whole, signals: learn.Signals, *, today: dt.date, settings: PlanSettings
+    book: Whole,
+    signals: learn.Signals,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    settings: PlanSettings,
 ) -> Decision:
     observations = learn.observations(
         signals, book.contacts, book.calendar, today=today, settings=settings
     )
+    by_uid = {contact.uid: contact for contact in book.contacts}
     writes = tuple(
-        ContactWrite(contact, tuple(mine), learn.recorded(contact, mine))
-        for contact, mine in learn.ledgers_to_write(book.contacts, observations)
+        ContactWrite(by_uid[uid], tuple(mine), learn.recorded(by_uid[uid], mine))
+        for uid, mine in learn.ledgers_to_write(book.contacts, observations).items()
     )
     after = {write.contact.uid: write.after for write in writes}
     contacts = tuple(after.get(c.uid, c) for c in book.contacts)
-    return _plan_whole(book, contacts, writes, today=today, settings=settings)
+    return _plan_whole(book, contacts, writes, today=today, now=now, settings=settings)
 
 
 def _plan_whole(
@@ -214,6 +248,7 @@ def _plan_whole(
     writes: tuple[ContactWrite, ...],
     *,
     today: dt.date,
+    now: dt.datetime,
     settings: PlanSettings,
 ) -> Decision:
     """Every reminder planned from ``contacts`` (the book as it reads once ``writes`` are
@@ -224,7 +259,7 @@ def _plan_whole(
     tally = dataclasses.replace(book.read, planned=len(wanted), due_today=due_today(wanted, today))
     return Decision(
         contact_writes=writes,
-        calendar=reconcile.diff(wanted, book.calendar, today=today),
+        calendar=reconcile.diff(wanted, book.calendar, today=today, now=now),
         tally=tally,
         plan=tuple(wanted),
         contacts=contacts,
@@ -232,7 +267,12 @@ def _plan_whole(
 
 
 def _replan(
-    book: Edited, signals: learn.Signals, *, today: dt.date, settings: PlanSettings
+    book: Edited,
+    signals: learn.Signals,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    settings: PlanSettings,
 ) -> tuple[list[Reminder], list[Reminder]] | None:
     """The edited contacts' reminders in the plan of today before and after their edits, when
     planning them alone equals a full plan; None when it does not:
@@ -262,7 +302,7 @@ def _replan(
     if len(follow_ups) != len(open_follow_ups):
         return None
     planned = planner.replan_edited(pairs, follow_ups, today=today, settings=settings)
-    if planned is None or reconcile.diff(planned[0], book.calendar, today=today):
+    if planned is None or reconcile.diff(planned[0], book.calendar, today=today, now=now):
         return None
     return planned
 

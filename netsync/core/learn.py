@@ -45,10 +45,14 @@ MIN_NAME = 4  # shorter names ("Al", "Jo") would match too many event titles
 
 @dataclass(frozen=True)
 class Observation:
+    """Contact with a person on ``day``; with ``received`` set, instead something they gave
+    or did for the user that day (a ``received:`` line, not a ``last:`` one)."""
+
     contact_uid: str
     day: dt.date
     how: str  # "" when unknown
     source: str  # for the report: "task", "deleted event", "calendar Work", "log"
+    received: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,25 +196,30 @@ def from_mail(days: Mapping[str, dt.date], contacts: Sequence[Contact]) -> list[
 
 
 def apply(ledger: Ledger, observations: Iterable[Observation]) -> Ledger:
-    """The ledger with the newest observed contact, if it is newer than what it says."""
-    for obs in sorted(observations, key=lambda o: (o.day, o.how)):
-        ledger = notes.with_last(ledger, obs.day, obs.how)
+    """The ledger with the newest observed contact, if it is newer than what it says, and
+    every observed ``received`` it does not hold yet."""
+    for obs in sorted(observations, key=lambda o: (o.day, o.how, o.received or "")):
+        if obs.received is not None:
+            ledger = notes.with_received(ledger, obs.day, obs.received)
+        else:
+            ledger = notes.with_last(ledger, obs.day, obs.how)
     return ledger
 
 
 def ledgers_to_write(
     contacts: Sequence[Contact], observations: Iterable[Observation]
-) -> list[tuple[Contact, list[Observation]]]:
-    """Contacts whose NOTE should be written, with their observations: a newer contact
-    observed, or a block to normalise (``last: today``, ``24-11-2026``)."""
+) -> dict[str, list[Observation]]:
+    """Contacts whose NOTE should be written: a newer contact observed, or a block to
+    normalise (``last: today``, ``24-11-2026``). Maps contact UID -> its observations, in
+    the order of ``contacts``."""
     by_uid: dict[str, list[Observation]] = {}
     for obs in observations:
         by_uid.setdefault(obs.contact_uid, []).append(obs)
-    out = []
+    out = {}
     for contact in contacts:
         mine = by_uid.get(contact.uid, [])
         if contact.ledger.needs_rewrite or apply(contact.ledger, mine) != contact.ledger:
-            out.append((contact, mine))
+            out[contact.uid] = mine
     return out
 
 
@@ -229,6 +238,16 @@ class CannotRecord(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A card with observations recorded: its text, the contact it then reads as, and what
+    rewriting the block changed besides (notes.rewrite_reasons: a date normalised...)."""
+
+    text: str
+    contact: Contact
+    tidied: tuple[str, ...] = ()
+
+
 def record(
     card: str,
     observations: Sequence[Observation],
@@ -237,15 +256,16 @@ def record(
     href: str,
     today: dt.date,
     language: str,
-) -> tuple[str, Contact] | None:
-    """``card`` (vCard text) with ``observations`` recorded in its block, and the contact it
-    then reads as; None when the card already says as much (a phone wrote a newer date)."""
+) -> Recorded | None:
+    """``card`` (vCard text) with ``observations`` recorded in its block; None when the card
+    already says as much (a phone wrote a newer date)."""
     try:
         note = notepatch.read_note(card)
         _, ledger = notes.parse_note(note, today=today)
         new = apply(ledger, observations)
         if new == ledger and not ledger.needs_rewrite:
             return None
+        tidied = notes.rewrite_reasons(note, today=today, language=language)
         text = notepatch.patch_note(card, notes.replace_block(note, new, language=language))
     except notepatch.PatchError as err:
         raise CannotRecord(err.reason) from None
@@ -255,4 +275,4 @@ def record(
         raise CannotRecord(f"the new card would not read back ({err})") from None
     if after.uid != uid:
         raise CannotRecord("the new card would not read back (its UID would change)")
-    return text, after
+    return Recorded(text, after, tuple(tidied))

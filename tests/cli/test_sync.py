@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -81,12 +82,15 @@ def test_sample_book_in_expected_reminders_out(
     assert "Get in touch with Chen Wei" in names
     for nobody in ("Garage Hendriks B.V.", "Umar Farouk", "Tineke Dijkstra", "Vera Smits"):
         assert f"Get in touch with {nobody}" not in names  # org, never, paused, just seen
-    assert max(Counter(c.decoded("DTSTART") for c in follow).values()) <= 3
+    assert max(Counter(davcheck.day_of(c) for c in follow).values()) <= 3
     for comp in found.values():
         assert str(comp["UID"]).startswith("netsync-")
         assert "DTEND" in comp
         alarms = [a for a in comp.subcomponents if a.name == "VALARM"]
-        assert alarms and all(a.decoded("TRIGGER") < dt.timedelta(0) for a in alarms)
+        # before an all-day reminder's day; at the start of one written too late for that
+        timed = isinstance(comp.decoded("DTSTART"), dt.datetime)
+        assert alarms and all(a.decoded("TRIGGER") < dt.timedelta(0) or timed for a in alarms)
+        assert all(a.decoded("TRIGGER") <= dt.timedelta(0) for a in alarms)
         assert all(str(a["ACTION"]) == "DISPLAY" and "DESCRIPTION" in a for a in alarms)
 
     # A sync writes no contact.
@@ -363,6 +367,12 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
     assert sync(config) == 0
     assert sync(config) == 0  # confirms the first cycle's own writes
     settings = load_settings(config)
+    if server.kind == "sogo":
+        # SOGo's sync token is the time in seconds, and a report lists again everything
+        # changed in the token's own second: only once that second is over does a cycle with
+        # nothing new get an empty report.
+        time.sleep(1.1)
+        assert run_once(settings, today=TODAY, dry_run=False).unchanged
     read: list[str] = []
     etags = State.etags
 
@@ -372,6 +382,12 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
 
     monkeypatch.setattr(State, "etags", counted)
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
+    if not server.has_sync_collection:
+        # No report says "nothing changed" (sabre/dav 1.8): each cycle lists both collections
+        # by PROPFIND and compares every ETag with the cached one. (The getctag it offers
+        # could tell an unchanged collection; netsync does not read it.)
+        assert sorted(read) == sorted([server.addressbook, calendar_url(server)])
+        return
     assert read == []
     phone_adds(server, "p011.vcf", "NICKNAME:Olli")
     assert run_once(settings, today=TODAY, dry_run=False).unchanged

@@ -71,7 +71,7 @@ def _read(state: State, monkeypatch: pytest.MonkeyPatch) -> tuple[list[cards.Con
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cards, "parse_card", counting)
-    contacts, _, _ = readings.read_book(state, [BOOK], today=TODAY, early={}, progress=quiet)
+    contacts = readings.read_book(state, [BOOK], today=TODAY, early={}, progress=quiet).contacts
     return contacts, len(parsed)
 
 
@@ -105,7 +105,8 @@ def test_a_new_day_or_a_damaged_cache_parses_again(
     again, parsed = _read(state, monkeypatch)
     assert (again, parsed) == (first, 1)
     tomorrow = TODAY + dt.timedelta(days=1)
-    contacts, _, _ = readings.read_book(state, [BOOK], today=tomorrow, early={}, progress=quiet)
+    book = readings.read_book(state, [BOOK], today=tomorrow, early={}, progress=quiet)
+    contacts = book.contacts
     assert len(contacts) == 5
     assert state.parsed(BOOK, TODAY.isoformat()) == {}  # yesterday's entries are gone
 
@@ -138,7 +139,8 @@ def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
     parsed: list[int] = []
     real = cards.parse_card
     monkeypatch.setattr(cards, "parse_card", lambda *a, **k: parsed.append(1) or real(*a, **k))
-    contacts, _, tally = readings.read_book(state, [BOOK], today=TODAY, early=found, progress=quiet)
+    book = readings.read_book(state, [BOOK], today=TODAY, early=found, progress=quiet)
+    contacts, tally = book.contacts, book.tally
     assert len(parsed) == 1 + len(downloaded) % 7  # the changed card and the last batch
     by_href = {c.href: c for c in contacts}
     assert by_href["0.vcf"].uid == "u-new"

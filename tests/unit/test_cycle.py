@@ -28,6 +28,7 @@ from netsync.core.model import (
 )
 
 TODAY = dt.date(2026, 11, 26)
+NOW = dt.datetime.combine(TODAY, dt.time())
 SETTINGS = PlanSettings(every=Cadence(30), max_per_day=2)
 
 
@@ -80,13 +81,13 @@ def test_nothing_edited_is_a_decision_with_nothing_in_it() -> None:
     calendar = in_calendar(planner.plan(contacts, [], today=TODAY, settings=SETTINGS))
     last = Tally(cards_read=4, planned=len(calendar), due_today=1, shared_uids=("x",))
     snapshot = Snapshot(Edited((), (), last))
-    assert cycle.plans_alone(snapshot, today=TODAY, settings=SETTINGS)
-    decision = cycle.decide(snapshot, today=TODAY, settings=SETTINGS)
+    assert cycle.plans_alone(snapshot, today=TODAY, now=NOW, settings=SETTINGS)
+    decision = cycle.decide(snapshot, today=TODAY, now=NOW, settings=SETTINGS)
     assert decision == Decision(tally=last)
     assert not decision and decision.lines() == []
     # The whole book read again decides the same: nothing.
     whole = Snapshot(Whole(tuple(contacts), calendar, Tally(cards_read=4)))
-    again = cycle.decide(whole, today=TODAY, settings=SETTINGS)
+    again = cycle.decide(whole, today=TODAY, now=NOW, settings=SETTINGS)
     assert not again and again.plan is not None and len(again.plan) == len(calendar)
 
 
@@ -120,15 +121,18 @@ def test_edits_planned_alone_decide_what_the_whole_book_decides(
     own = tuple(c for c in calendar if c.reminder.contact_uid in uids)
     alone = Snapshot(Edited(tuple(pairs), own, last))
     whole = cycle.decide(
-        Snapshot(Whole(tuple(now), calendar, Tally(len(contacts)))), today=TODAY, settings=s
+        Snapshot(Whole(tuple(now), calendar, Tally(len(contacts)))),
+        today=TODAY,
+        now=NOW,
+        settings=s,
     )
-    if not cycle.plans_alone(alone, today=TODAY, settings=s):
+    if not cycle.plans_alone(alone, today=TODAY, now=NOW, settings=s):
         with pytest.raises(ValueError):
-            cycle.decide(alone, today=TODAY, settings=s)
+            cycle.decide(alone, today=TODAY, now=NOW, settings=s)
         # Declined only for an edit of the block, or one that moves a follow-up or a digest.
         assert {how for i, how in edits.items() if i < len(contacts)} & {"last", "gift"} or digest
         return
-    decision = cycle.decide(alone, today=TODAY, settings=s)
+    decision = cycle.decide(alone, today=TODAY, now=NOW, settings=s)
     assert by_uid(decision.calendar) == by_uid(whole.calendar)
     assert (decision.tally.planned, decision.tally.due_today) == (
         whole.tally.planned,
@@ -149,7 +153,7 @@ def test_a_deleted_follow_up_is_learnt_recorded_and_planned_from_in_one_decision
         learn.Signals(deleted=(follow_up,)),
         homes={"/book/ann.vcf": "/book/"},
     )
-    decision = cycle.decide(snapshot, today=TODAY, settings=SETTINGS)
+    decision = cycle.decide(snapshot, today=TODAY, now=NOW, settings=SETTINGS)
     [write] = decision.contact_writes
     assert write.after.ledger.last == TODAY and write.contact == ann
     assert decision.contacts == (write.after,)
@@ -157,17 +161,17 @@ def test_a_deleted_follow_up_is_learnt_recorded_and_planned_from_in_one_decision
     # today, past the horizon; without the signal the overdue one is placed again.
     assert decision.plan is not None and FOLLOW_UP not in {r.kind for r in decision.plan}
     unlearnt = cycle.decide(dataclasses.replace(snapshot, signals=learn.Signals()),
-                            today=TODAY, settings=SETTINGS)  # fmt: skip
+                            today=TODAY, now=NOW, settings=SETTINGS)  # fmt: skip
     assert unlearnt.plan is not None and FOLLOW_UP in {r.kind for r in unlearnt.plan}
     assert decision.lines()[0] == "* Ann Smith: last contact 2026-11-26, from deleted event"
     # Should the write fail, the calendar is planned from the card as it still reads.
-    settled = cycle.settle(snapshot, decision, {}, today=TODAY, settings=SETTINGS)
+    settled = cycle.settle(snapshot, decision, {}, today=TODAY, now=NOW, settings=SETTINGS)
     assert settled.contacts == (ann,) and settled.contact_writes == decision.contact_writes
     assert by_uid(settled.calendar) == by_uid(unlearnt.calendar)
     assert settled.tally == unlearnt.tally
     # Something new to learn from is never planned alone.
     edited_snapshot = Snapshot(Edited((), (), Tally()), learn.Signals(deleted=(follow_up,)))
-    assert not cycle.plans_alone(edited_snapshot, today=TODAY, settings=SETTINGS)
+    assert not cycle.plans_alone(edited_snapshot, today=TODAY, now=NOW, settings=SETTINGS)
 
 
 def test_the_decision_prints_as_the_dry_run_does() -> None:
@@ -196,6 +200,6 @@ def test_edits_over_a_calendar_that_lacks_their_plan_are_not_planned_alone() -> 
     last = Tally(1, 0, len(plan), cycle.due_today(plan, TODAY))
     edit = Edit(ann, edited(ann, "phone"))
     full = Snapshot(Edited((edit,), in_calendar(plan), last))
-    assert cycle.plans_alone(full, today=TODAY, settings=SETTINGS)
+    assert cycle.plans_alone(full, today=TODAY, now=NOW, settings=SETTINGS)
     lacking = Snapshot(Edited((edit,), in_calendar(plan[1:]), last))
-    assert not cycle.plans_alone(lacking, today=TODAY, settings=SETTINGS)
+    assert not cycle.plans_alone(lacking, today=TODAY, now=NOW, settings=SETTINGS)

@@ -54,7 +54,7 @@ def test_a_recorded_card_reads_back_as_the_contact_the_plan_was_made_from(langua
                 assert not learn.ledgers_to_write([contact], observations)
                 continue
             compared += 1
-            written, after = found
+            written, after = found.text, found.contact
             assert _person(after) == _person(learn.recorded(contact, observations)), text
             assert (
                 learn.record(
