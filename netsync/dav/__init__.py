@@ -3,6 +3,7 @@
 from netsync.dav.client import (
     Account,
     AuthFailed,
+    BearerTokens,
     DavError,
     Unreachable,
     WrongCollection,
@@ -15,6 +16,7 @@ from netsync.dav.client import (
 __all__ = [
     "Account",
     "AuthFailed",
+    "BearerTokens",
     "DavError",
     "Unreachable",
     "WrongCollection",

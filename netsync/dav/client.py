@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,18 @@ class WrongCollection(DavError):
     """The URL names a collection of the other kind (a calendar given as address book...)."""
 
 
+class BearerTokens(Protocol):
+    """Where an OAuth account's access tokens come from (netsync.app.oauth.TokenSource)."""
+
+    def bearer(self) -> str:
+        """A current access token (fetching a new one may raise AuthFailed or Unreachable)."""
+        ...
+
+    def rejected(self, token: str) -> None:
+        """The server refused ``token`` (401): the next ``bearer()`` is a fresh one."""
+        ...
+
+
 @dataclass(frozen=True)
 class Account:
     url: str
@@ -57,6 +69,7 @@ class Account:
     password: str
     timeout: float = 30.0
     ca_file: str = ""
+    tokens: BearerTokens | None = None  # OAuth 2.0 (Google): bearer tokens, no password
 
 
 def _host(url: str) -> str:
@@ -66,15 +79,17 @@ def _host(url: str) -> str:
 
 def connect(account: Account) -> Any:
     """A DAVClient for the account. Basic auth is pinned (saves the 401 round trip and never
-    falls back to sending a password without TLS); TLS is verified against ``ca_file`` or the
-    system store."""
+    falls back to sending a password without TLS), or bearer tokens for an OAuth account;
+    TLS is verified against ``ca_file`` or the system store."""
     from caldav.davclient import DAVClient
 
+    bearer = account.tokens is not None
     client: Any = DAVClient(
         url=account.url,
-        username=account.username or None,
-        password=account.password or None,
-        auth_type="basic" if account.username or account.password else None,
+        username=(account.username or None) if not bearer else None,
+        password=(account.password or None) if not bearer else None,
+        auth=_bearer_auth(account.tokens) if account.tokens is not None else None,
+        auth_type="basic" if not bearer and (account.username or account.password) else None,
         timeout=int(account.timeout),
         ssl_verify_cert=account.ca_file or True,
         enable_rfc6764=False,
@@ -82,6 +97,36 @@ def connect(account: Account) -> Any:
         rate_limit_max_sleep=60,
     )
     return client
+
+
+def _bearer_auth(tokens: BearerTokens) -> Any:
+    """RFC 6750 bearer tokens on every request; after a 401 the request is sent once more
+    with a fresh token (an access token can end before the expiry it was given with)."""
+    import niquests
+
+    class Bearer(niquests.auth.AuthBase):
+        def __call__(self, request: Any) -> Any:
+            token = tokens.bearer()
+            request.headers["Authorization"] = f"Bearer {token}"
+            request.register_hook("response", self._retry_401)
+            return request
+
+        def _retry_401(self, response: Any, **kwargs: Any) -> Any:
+            if response.status_code != 401 or response.history:
+                return response
+            sent = str(response.request.headers.get("Authorization", ""))
+            tokens.rejected(sent.removeprefix("Bearer "))
+            log.info("%s refused the access token; getting a new one", _host(str(response.url)))
+            response.content  # noqa: B018 -- read it, so the connection can be reused
+            response.close()
+            again = response.request.copy()
+            again.headers["Authorization"] = f"Bearer {tokens.bearer()}"
+            retried = response.connection.send(again, **kwargs)
+            retried.history.append(response)
+            retried.request = again
+            return retried
+
+    return Bearer()
 
 
 @contextmanager
