@@ -25,12 +25,15 @@ exchange) and google-auth refreshes the credentials; both are maintained by Goog
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,7 +41,7 @@ from netsync import dav
 
 log = logging.getLogger(__name__)
 
-FIX = "netsync set-password --oauth"  # signs in again and keeps the new refresh token
+FIX = "netsync set-password"  # for an OAuth account: sign in again, keep the new token
 
 
 @dataclass(frozen=True)
@@ -210,22 +213,21 @@ class Grant:
 
 
 Say = Callable[[str], None]
-WaitForPaste = Callable[[str], str | None]  # (prompt) -> a pasted line, or None (nothing)
 
 
 def consent(
     client: Client,
     *,
     say: Say,
-    paste: WaitForPaste | None = None,
+    paste: Any = None,
     login_hint: str = "",
     timeout: float = 600.0,
 ) -> Grant:
     """The installed-app flow: print the sign-in link, take the redirect, get the tokens.
 
     The redirect comes to a listener on 127.0.0.1 (an ephemeral port, one request). ``paste``,
-    when given, is asked at the same time for the address the browser could not load (the
-    way in from a machine reached over SSH); whichever comes first wins. Google checks
+    a terminal's input stream, is read at the same time for the address the browser could
+    not load (the way in from a machine reached over SSH); whichever comes first wins. Google checks
     PKCE and the code; requests-oauthlib checks ``state`` against what this flow sent.
     """
     from google_auth_oauthlib.flow import Flow
@@ -287,30 +289,37 @@ def _is_transport(err: Exception) -> bool:
     return isinstance(err, requests.RequestException | OSError)
 
 
-def _wait(
-    listener: _Listener, paste: WaitForPaste | None, redirect_uri: str, timeout: float
-) -> str:
-    """The redirected address: from the listener, or pasted (whichever comes first)."""
+def _wait(listener: _Listener, paste: Any, redirect_uri: str, timeout: float) -> str:
+    """The redirected address: from the listener, or a line pasted on ``paste``."""
+    import select
+    import time
+
     got: list[str] = []
     done = threading.Event()
+    lock = threading.Lock()
 
     def take(address: str) -> None:
-        if not done.is_set():
-            got.append(address)
-            done.set()
+        with lock:
+            if not got:
+                got.append(address)
+                done.set()
 
     thread = threading.Thread(target=listener.serve, args=(take, timeout), daemon=True)
     thread.start()
-    if paste is not None:
-        while not done.is_set():
-            line = paste(redirect_uri)
-            if line is None:
-                break
-            line = line.strip()
-            if line.startswith(redirect_uri.rstrip("/")) or line.startswith("http://"):
-                take(line)
-                break
-    done.wait(timeout)
+    deadline = time.monotonic() + timeout
+    while paste is not None and not done.is_set() and time.monotonic() < deadline:
+        try:
+            ready, _, _ = select.select([paste], [], [], 0.2)
+        except (OSError, ValueError):
+            break
+        if not ready:
+            continue
+        line = paste.readline()
+        if not line:
+            break  # end of input: only the listener is left
+        if "code=" in line or "error=" in line:
+            take(line.strip())
+    done.wait(max(0.0, deadline - time.monotonic()))
     if not got:
         raise ConsentFailed(f"no sign-in arrived within {int(timeout)} s")
     return got[0]
@@ -373,5 +382,40 @@ def _answer(conn: socket.socket, status: int, text: str) -> None:
     conn.sendall(head.encode() + body)
 
 
+def ssh_note(url: str) -> str:
+    """What to do when the browser is on another computer than netsync (SSH)."""
+    redirect = parse_qs(urlsplit(url).query).get("redirect_uri", [""])[0]
+    port = urlsplit(redirect).port
+    return (
+        "allow access, and the browser comes back to netsync by itself. On a machine you reached\n"
+        f"over SSH: either run `ssh -L {port}:127.0.0.1:{port} THIS-MACHINE` on your own computer\n"
+        "before opening the link, or open it anyway and, when the browser says it cannot reach\n"
+        f"{redirect}..., copy the whole address from its address bar and paste it here."
+    )
+
+
 def scopes_text(scopes: Sequence[str]) -> str:
     return ", ".join(s.rsplit("/", 1)[-1] for s in scopes)
+
+
+def keep(username: str, refresh_token: str, file: Path) -> str:
+    """Keep a refresh token where passwords go: the keyring when there is one, else
+    ``file`` (mode 0600, for ``password_command = "cat FILE"`` or systemd's
+    ``LoadCredential=netsync-password:FILE``). Says where it went."""
+    from netsync.app import secrets
+
+    if secrets.keyring_backend():
+        with contextlib.suppress(secrets.SecretError):
+            return secrets.set_password(username, refresh_token)
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(refresh_token + "\n")
+    os.replace(temp, file)
+    return str(file)
+
+
+def token_file(config: Path) -> Path:
+    """Where a refresh token goes on a machine without a keyring: beside the config."""
+    return config.parent / "google-refresh-token"

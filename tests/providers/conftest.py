@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from standins import google as google_standin
 from standins import net
+from terminal import Terminal, started
 
 
 def _forget_proxies() -> None:
@@ -42,3 +43,9 @@ def internet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[net.In
 def google(internet: net.Internet, tmp_path: Path) -> Iterator[google_standin.Google]:
     with google_standin.google(internet, tmp_path) as g:
         yield g
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    with started() as terms:
+        yield terms

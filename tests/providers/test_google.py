@@ -13,6 +13,7 @@ import pytest
 from scenario import TODAY
 from standins import google as gs
 from standins import vcards
+from terminal import Terminal
 
 from netsync.app import demo, oauth
 from netsync.commands import main
@@ -139,3 +140,135 @@ def test_card_written_by_log_keeps_what_google_kept(
     assert "last: 2026-11-20 call" in vcards.value(new, "NOTE").replace("\\n", "\n")
     strip = [line for line in vcards.unfold(old) if not line.startswith("NOTE")]
     assert [line for line in vcards.unfold(new) if not line.startswith("NOTE")] == strip
+
+
+def test_access_token_that_runs_out_in_the_middle_of_a_cycle(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Google may end an access token before its hour (password change, clock skew): the
+    request that got the 401 is sent again with a new token, and the cycle goes on."""
+    upload(google)
+    google.make_calendar("Keep in touch")
+    monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
+    config = write_config(tmp_path)
+    google.expire_access_tokens(after=8)  # in the middle of reading the calendar
+
+    assert sync(config) == 0, capsys.readouterr().err
+    assert google.refused == 1
+    grants = [r["grant_type"] for r in google.token_requests]
+    assert grants == ["authorization_code", "refresh_token", "refresh_token"]
+    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(google).values())
+
+
+def test_access_token_refreshed_before_it_runs_out(google: gs.Google) -> None:
+    """An hour later the token source asks for a new token by itself (google-auth's expiry,
+    less its margin), with no 401 first."""
+    import datetime as dt
+
+    import google.auth._helpers as helpers
+
+    client = oauth.Client(oauth.GOOGLE, gs.CLIENT_ID, gs.CLIENT_SECRET)
+    tokens = oauth.TokenSource(client, sign_in(google))
+    first = tokens.bearer()
+    assert tokens.bearer() == first and tokens.refreshes == 1
+    later = helpers.utcnow() + dt.timedelta(minutes=57)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(helpers, "utcnow", lambda: later)
+        second = tokens.bearer()
+    assert second != first and tokens.refreshes == 2
+
+
+def test_a_revoked_grant_ends_with_77_and_the_command_that_fixes_it(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upload(google)
+    google.make_calendar("Keep in touch")
+    monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
+    config = write_config(tmp_path)
+    google.revoke_all()
+
+    assert sync(config) == 77
+    err = capsys.readouterr().err
+    assert "invalid_grant: Token has been expired or revoked." in err
+    assert "sign in again with `netsync set-password`" in err
+    assert events(google) == {}  # nothing was written
+
+
+def test_signing_in_again_over_ssh_by_pasting_the_address(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    terminals: list[Terminal],
+) -> None:
+    """After a revoked grant, `netsync set-password` signs in again. On a machine reached over
+    SSH the browser cannot reach netsync's loopback listener: the user pastes the address the
+    browser could not load, and the new refresh token goes where the old one was read from."""
+    import os
+    import re
+
+    upload(google)
+    google.make_calendar("Keep in touch")
+    token_file = tmp_path / "google-refresh-token"
+    token_file.write_text(sign_in(google) + "\n")
+    config = write_config(tmp_path)
+    text = config.read_text().replace(
+        "[reminders]", f'password_command = "cat {token_file}"\n[reminders]'
+    )
+    config.write_text(text)
+    google.revoke_all()
+    assert sync(config) == 77
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETSYNC_")}
+    term = Terminal(["--config", str(config), "set-password"], env)
+    terminals.append(term)
+    term.expect(f"Sign in to Google as {gs.EMAIL}: open this link in a browser")
+    shown = term.expect("paste it here.")
+    link = re.search(r"https://accounts\.google\.com/\S+", shown)
+    assert link is not None, shown
+    assert "ssh -L " in shown
+    back = google.consent_url(link.group(0))  # the browser on the user's own computer
+    term.answer(back)  # ... which cannot load it, so the user pastes it
+    term.expect(f"Signed in; kept the new refresh token in {token_file}.")
+    assert term.finish() == 0
+    assert back not in term.buffer.split(back, 1)[1]  # echoed once (the paste), not printed
+    assert sync(config) == 0
+    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(google).values())
+
+
+def test_a_lost_state_directory_rewrites_nothing(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Google keeps an event in its own model: netsync's X- properties and CATEGORIES do not
+    come back. What netsync needs must survive that (SPEC 1: the state is only a cache)."""
+    import shutil
+
+    upload(google)
+    google.make_calendar("Keep in touch")
+    monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
+    config = write_config(tmp_path)
+    assert sync(config) == 0
+    stored = events(google)
+    assert stored and all(
+        "X-NETSYNC-KIND" not in e and "CATEGORIES" not in e for e in stored.values()
+    )
+    before = {uid: e.to_ical() for uid, e in stored.items()}
+    capsys.readouterr()
+
+    shutil.rmtree(tmp_path / "state")
+    count = len(google.fronts[3].seen)
+    assert sync(config) == 0
+    out = capsys.readouterr().out
+    writes = [
+        (r.method, r.route) for r in google.fronts[3].seen[count:] if r.method in ("PUT", "DELETE")
+    ]
+    assert writes == [], out
+    assert {uid: e.to_ical() for uid, e in events(google).items()} == before

@@ -107,7 +107,8 @@ class Google:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     calendars: list[_Calendar] = field(default_factory=list)
     fronts: list[Front] = field(default_factory=list)
-    sync_tokens_issued: bool = False
+    expire_in: int | None = None  # DAV requests until every access token stops working
+    refused: int = 0  # DAV requests answered 401
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- the test's hands -----------------------------------------------------------------------
@@ -133,10 +134,14 @@ class Google:
                 self.refresh_tokens[token] = False
             self.access_tokens.clear()
 
-    def expire_access_tokens(self) -> None:
-        """Every access token handed out so far stops working (its hour is over)."""
+    def expire_access_tokens(self, *, after: int = 0) -> None:
+        """Every access token handed out so far stops working (its hour is over), now or
+        after ``after`` more DAV requests (in the middle of a cycle)."""
         with self.lock:
-            self.access_tokens.clear()
+            if after:
+                self.expire_in = after
+            else:
+                self.access_tokens.clear()
 
     def make_calendar(self, name: str, *, read_only: bool = False) -> str:
         """The user makes a calendar in Google Calendar on the web (Google's CalDAV cannot)."""
@@ -175,7 +180,13 @@ class Google:
         auth = request.header("authorization")
         token = auth[7:] if auth.startswith("Bearer ") else ""
         with self.lock:
+            if self.expire_in is not None:
+                self.expire_in -= 1
+                if self.expire_in <= 0:
+                    self.access_tokens.clear()
+                    self.expire_in = None
             ok = bool(token) and self.access_tokens.get(token, 0) > time.time()
+            self.refused += not ok
         if ok:
             return None
         return Reply(401, b"Unauthorized", {"www-authenticate": BEARER_CHALLENGE})
