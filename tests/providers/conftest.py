@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from standins import google as google_standin
+from standins import icloud as icloud_standin
 from standins import net
+from standins import nextcloud as nextcloud_standin
 from terminal import Terminal, started
 
 
@@ -49,3 +51,15 @@ def google(internet: net.Internet, tmp_path: Path) -> Iterator[google_standin.Go
 def terminals() -> Iterator[list[Terminal]]:
     with started() as terms:
         yield terms
+
+
+@pytest.fixture
+def icloud(internet: net.Internet, tmp_path: Path) -> Iterator[icloud_standin.ICloud]:
+    with icloud_standin.icloud(internet, tmp_path) as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def nextcloud(internet: net.Internet, tmp_path: Path) -> Iterator[nextcloud_standin.Nextcloud]:
+    with nextcloud_standin.nextcloud(internet, tmp_path) as cloud:
+        yield cloud

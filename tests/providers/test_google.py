@@ -272,3 +272,27 @@ def test_a_lost_state_directory_rewrites_nothing(
     ]
     assert writes == [], out
     assert {uid: e.to_ical() for uid, e in events(google).items()} == before
+
+
+def test_check_names_google_and_its_limits(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upload(google)
+    google.make_calendar("Keep in touch")
+    monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
+    config = write_config(tmp_path)
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok  ] provider: Google; known limits:" in out
+    assert 'apps cannot make calendars there: make "Keep in touch" in Google Calendar' in out
+    assert "[ok  ] sign-in (refresh token): from $NETSYNC_PASSWORD" in out
+    assert "[ok  ] write permission: created and deleted a test event" in out
+
+    google.revoke_all()
+    assert main(["--config", str(config), "check"]) == 77
+    out = capsys.readouterr().out
+    assert "[FAIL] sign-in: invalid_grant: Token has been expired or revoked." in out
+    assert "next: sign in again with `netsync set-password`" in out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import re
 import select
 import socket
 import socketserver
@@ -244,21 +245,30 @@ class Front:
         return Reply(status, self.outward(out), got)
 
     def inward(self, data: bytes) -> bytes:
-        for public, private in self.paths:
-            for spelling in _spellings(public):
-                data = data.replace(spelling.encode(), private.encode())
-        return data
+        table = {
+            s.encode(): private.encode()
+            for public, private in self.paths
+            for s in _spellings(public)
+        }
+        return _replace(data, table)
 
     def outward(self, data: bytes) -> bytes:
         backend = self.backend.rstrip("/")
         data = data.replace(backend.encode(), self.origin.encode())
-        for public, private in self.paths:
-            data = data.replace(private.encode(), public.encode())
-        return data
+        return _replace(data, {private.encode(): public.encode() for public, private in self.paths})
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _replace(data: bytes, table: dict[bytes, bytes]) -> bytes:
+    """Every key of ``table`` in ``data`` replaced in one pass, longest first (so a mapped
+    path is never mapped again)."""
+    if not table:
+        return data
+    pattern = re.compile(b"|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
+    return pattern.sub(lambda m: table[m.group(0)], data)
 
 
 def _spellings(path: str) -> list[str]:
