@@ -115,6 +115,12 @@ def find_calendar(client: Any, url: str, name: str, *, create: bool = True) -> s
     """
     url = _collection(url)
     with _translated(client, url):
+        if urlsplit(url).path in ("", "/"):
+            # A bare host: RFC 6764 well-known first (Nextcloud's root is its web interface,
+            # which answers PROPFIND with 405), as for address books.
+            from netsync.dav import discovery
+
+            url = _collection(discovery.well_known(client, url, "caldav"))
         kinds = _resourcetype(client, url)
         if f"{_C}calendar" in kinds:
             return url

@@ -4,7 +4,8 @@ One host, cloud.example.com, on the tests' private internet (TLS), before a Xand
 
 - Service discovery: ``/.well-known/carddav`` and ``/.well-known/caldav`` answer 301 to
   ``/remote.php/dav/`` (the rewrite rules Nextcloud ships in .htaccess; admin manual,
-  "Service discovery"); the principal is ``/remote.php/dav/principals/users/USER/``, the homes
+  "Service discovery"); everything else outside ``/remote.php/`` is the web interface, which
+  speaks no DAV; the principal is ``/remote.php/dav/principals/users/USER/``, the homes
   ``/remote.php/dav/addressbooks/users/USER/`` and ``/remote.php/dav/calendars/USER/``.
 - Every calendar home holds the read-only "Contact birthdays" calendar (URI
   ``contact_birthdays``; interop notes 1.4, nextcloud/server
@@ -60,6 +61,11 @@ class Nextcloud:
     def route(self, request: Request) -> Reply | None:
         if request.route in ("/.well-known/carddav", "/.well-known/caldav"):
             return Reply(301, headers={"location": DAV})
+        if not request.route.startswith("/remote.php/"):
+            # The web interface: no DAV there (index.php answers a browser with its login page).
+            if request.method in ("GET", "HEAD"):
+                return Reply(302, headers={"location": "/login"})
+            return Reply(405, b"Method Not Allowed")
         throttled = self._login(request)
         if throttled is not None:
             return throttled
