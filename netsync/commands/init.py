@@ -266,6 +266,7 @@ class Login:
     contacts_url: str  # the URL that worked
     book_urls: list[str]
     clients: dict[str, Any] = field(default_factory=dict)  # origin -> DAVClient
+    ca_file: str = ""
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -786,7 +787,10 @@ def _log_in(
             problems.append(_no_books_advice(candidate.url, err))
             continue
         origin = _origin(candidate.url)
-        return Login(username, password[0], password[1], candidate.url, books, {origin: client})
+        clients = {origin: client}
+        return Login(
+            username, password[0], password[1], candidate.url, books, clients, _ca_file(args)
+        )
     raise _ServerProblem("\n".join(problems) or "no server to try", code)
 
 
@@ -831,7 +835,13 @@ def _client(args: argparse.Namespace, login: Login, url: str) -> Any:
 def _call(login: Login, url: str, fn: Callable[..., Any], *fn_args: Any) -> Any:
     from netsync import dav
 
-    client = login.clients[_origin(url)]
+    origin = _origin(url)
+    if origin not in login.clients:
+        # Discovery may have led to another host (iCloud's calendar home is on a partition
+        # host such as p42-caldav.icloud.com): a client of its own there.
+        account = dav.Account(url, login.username, login.password, 30.0, login.ca_file)
+        login.clients[origin] = dav.connect(account)
+    client = login.clients[origin]
     return dav.call(url, login.username, lambda: fn(client, *fn_args))
 
 

@@ -12,6 +12,7 @@ import pytest
 import servers
 from scenario import TODAY, upload_sample
 from standins import icloud as ic
+from terminal import Terminal
 
 from netsync.commands import main
 
@@ -108,3 +109,53 @@ def test_the_apple_id_password_is_refused_with_77(
     monkeypatch.setenv("NETSYNC_PASSWORD", ic.APPLE_ID_PASSWORD)
     assert sync(write_config(tmp_path)) == 77
     assert "refused the login" in capsys.readouterr().err
+
+
+def test_init_on_a_terminal_then_sync(
+    icloud: ic.ICloud,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    terminals: list[Terminal],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user with an iPhone: `netsync init`, "icloud", the Apple ID and an app-specific
+    password, to a synced calendar on the partition host."""
+    import os
+    import tomllib
+
+    upload_sample(icloud.xandikos)
+    assert servers.put_card(icloud.xandikos, "group-family.vcf", ic.GROUP) == 201
+    config = tmp_path / "config.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETSYNC_")}
+    term = Terminal(["init", "--config", str(config), "--today", TODAY.isoformat()], env)
+    terminals.append(term)
+    term.expect("Your server: its address (cloud.example.com), your e-mail address, or a provider")
+    term.answer("icloud")
+    term.expect("Username (your Apple ID e-mail address), empty if the server needs none")
+    term.answer(ic.APPLE_ID)
+    term.expect("iCloud needs an app-specific password, not your Apple ID password")
+    term.expect(f"Password for {ic.APPLE_ID} at contacts.icloud.com: ")
+    term.answer(ic.APP_PASSWORD)
+    term.expect(f"Logged in to {ic.CONTACTS} as {ic.APPLE_ID}.")
+    term.expect("Which calendar should the reminders go to?")
+    term.answer("")  # a new calendar "Keep in touch"
+    term.expect("Language")
+    term.answer("")
+    term.expect("How often")
+    term.answer("")
+    term.expect("How should netsync get the password? [2]: ")
+    term.answer("")
+    term.expect("Write the config to")
+    term.answer("")
+    term.expect("dry run, nothing written")
+    assert term.finish() == 0
+    assert ic.APP_PASSWORD not in term.buffer
+    data = tomllib.loads(config.read_text())
+    assert data["contacts"]["url"] == ic.CONTACTS
+    assert data["reminders"]["url"].startswith(f"https://{ic.PART_CAL}")
+
+    monkeypatch.setenv("NETSYNC_PASSWORD", ic.APP_PASSWORD)
+    state = tmp_path / "state"
+    config.write_text(config.read_text().replace('dir = ""', f'dir = "{state}"'))
+    assert sync(config) == 0, capsys.readouterr().err
+    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(icloud).values())

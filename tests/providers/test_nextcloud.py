@@ -12,6 +12,7 @@ import pytest
 import servers
 from scenario import TODAY, upload_sample
 from standins import nextcloud as nc
+from terminal import Terminal
 
 from netsync.commands import main
 
@@ -130,3 +131,74 @@ def test_brute_force_protection_slows_then_refuses(
     assert sync(config) == 75
     err = capsys.readouterr().err
     assert "429" in err or "overloaded" in err or "too many" in err.lower()
+
+
+def test_init_on_a_terminal_never_offers_contact_birthdays(
+    nextcloud: nc.Nextcloud,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    terminals: list[Terminal],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import tomllib
+
+    upload_sample(nextcloud.xandikos)
+    config = tmp_path / "config.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETSYNC_")}
+    term = Terminal(["init", "--config", str(config), "--today", TODAY.isoformat()], env)
+    terminals.append(term)
+    term.expect("Your server: its address (cloud.example.com), your e-mail address, or a provider")
+    term.answer("nextcloud")
+    term.expect("Your Nextcloud server (host name or URL): ")
+    term.answer(nc.HOST)
+    term.expect("Username (your Nextcloud login name), empty if the server needs none")
+    term.answer(nc.USER)
+    term.expect(f"Password for {nc.USER} at {nc.HOST}: ")
+    term.answer(nc.PASSWORD)
+    term.expect(f"Logged in to {nc.ROOT}remote.php/dav/ as {nc.USER}.")
+    shown = term.expect("Which calendar should the reminders go to?")
+    assert '(read-only, so not offered: "Contact birthdays")' in shown
+    term.answer("")  # a new calendar "Keep in touch"
+    term.expect("Language")
+    term.answer("")
+    term.expect("How often")
+    term.answer("")
+    term.expect("How should netsync get the password? [2]: ")
+    term.answer("")
+    term.expect("Write the config to")
+    term.answer("")
+    term.expect("dry run, nothing written")
+    assert term.finish() == 0
+    data = tomllib.loads(config.read_text())
+    assert data["contacts"]["url"] == f"{nc.ROOT}remote.php/dav/"
+
+    monkeypatch.setenv("NETSYNC_PASSWORD", nc.PASSWORD)
+    config.write_text(config.read_text().replace('dir = ""', f'dir = "{tmp_path / "state"}"'))
+    assert sync(config) == 0, capsys.readouterr().err
+    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(nextcloud).values())
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok  ] provider: Nextcloud; known limits:" in out
+    assert 'read-only "Contact birthdays" calendar of its own' in out
+
+
+def test_contact_birthdays_refused_as_the_target(
+    nextcloud: nc.Nextcloud,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(nc.PASSWORD + "\n"))
+    code = main(
+        ["init", "--config", str(tmp_path / "c.toml"), "--provider", "nextcloud"]
+        + ["--server", nc.HOST, "--username", nc.USER, "--password-stdin"]
+        + ["--calendar", "Contact birthdays"]
+    )
+    assert code == 2
+    assert "'Contact birthdays' is read-only for you" in capsys.readouterr().err

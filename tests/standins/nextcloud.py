@@ -202,15 +202,27 @@ def nextcloud(internet: Internet, tmp: Path) -> Iterator[Nextcloud]:
                     BOOKS: f"{user}/contacts/",
                     f"{CALS}personal/": f"{user}/calendars/calendar/",
                     CALS: f"{user}/calendars/",
+                    PRINCIPAL: f"{user}/",
                 },
             )
         ]
         _birthdays(backend)
+        _name(backend.addressbook, "Contacts")
+        _name(f"{backend.calendar_home}calendar/", "Personal")
         try:
             yield cloud
         finally:
             for front in cloud.fronts:
                 front.close()
+
+
+def _name(url: str, name: str) -> None:
+    body = (
+        '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+        f"<D:displayname>{name}</D:displayname></D:prop></D:set></D:propertyupdate>"
+    ).encode()
+    headers = {"Content-Type": "application/xml; charset=utf-8"}
+    assert servers._request("PROPPATCH", url, body=body, headers=headers, auth=False) == 207
 
 
 def _birthdays(backend: servers.Server) -> None:
