@@ -407,6 +407,11 @@ def keep(username: str, refresh_token: str, file: Path) -> str:
     if secrets.keyring_backend():
         with contextlib.suppress(secrets.SecretError):
             return secrets.set_password(username, refresh_token)
+    return keep_in_file(file, refresh_token)
+
+
+def keep_in_file(file: Path, refresh_token: str) -> str:
+    """Write the refresh token to ``file``, readable only by its owner from the first byte."""
     file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -119,6 +119,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     server.add_argument(
         "--ca-file", metavar="PEM", help="trust this CA certificate (a self-signed server)"
     )
+    server.add_argument(
+        "--oauth-client-file",
+        metavar="JSON",
+        help="Google: the OAuth client you made, as the JSON file the console lets you download",
+    )
     login = p.add_argument_group("the login (the password is never a command-line argument)")
     login.add_argument("--username", metavar="NAME", help='"" for a server without login')
     login.add_argument(
@@ -267,6 +272,8 @@ class Login:
     book_urls: list[str]
     clients: dict[str, Any] = field(default_factory=dict)  # origin -> DAVClient
     ca_file: str = ""
+    tokens: Any = None  # OAuth (Google): the token source; ``password`` is the refresh token
+    oauth_client: Any = None  # OAuth: the user's own client (id, secret)
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -352,13 +359,17 @@ def _decide(
     calendar = _pick_calendar(args, ui, login, where)
     language = args.language or _ask_language(ui)
     every = args.every or _ask_every(ui)
-    keeping = _keeping(args, ui, login)
+    keeping = _keeping_token(ui, login, path) if login.tokens else _keeping(args, ui, login)
     text = configfile.render(
         {
             ("contacts", "url"): book,
             ("contacts", "username"): login.username,
             ("contacts", "password_command"): keeping.command,
             ("contacts", "ca_file"): _ca_file(args),
+            ("contacts", "oauth_client_id"): login.oauth_client.client_id if login.tokens else "",
+            ("contacts", "oauth_client_secret"): (
+                login.oauth_client.client_secret if login.tokens else ""
+            ),
             ("reminders", "url"): calendar.url or calendar.home,
             ("reminders", "calendar"): calendar.name,
             ("follow_up", "every"): every,
@@ -598,6 +609,8 @@ def _find_and_log_in(
     from netsync import dav
 
     where = _reachable(args, ui, resolve, "")
+    if where.provider is not None and where.provider.oauth:
+        return _oauth_login(args, ui, where), where
     username: str | None = args.username
     password: tuple[str, str] | None = None
     for attempt in range(1, LOGIN_TRIES + 1):
@@ -827,7 +840,7 @@ def _client(args: argparse.Namespace, login: Login, url: str) -> Any:
     origin = _origin(url)
     if origin not in login.clients:
         login.clients[origin] = dav.connect(
-            dav.Account(url, login.username, login.password, 30.0, _ca_file(args))
+            dav.Account(url, login.username, login.password, 30.0, _ca_file(args), login.tokens)
         )
     return login.clients[origin]
 
@@ -839,10 +852,124 @@ def _call(login: Login, url: str, fn: Callable[..., Any], *fn_args: Any) -> Any:
     if origin not in login.clients:
         # Discovery may have led to another host (iCloud's calendar home is on a partition
         # host such as p42-caldav.icloud.com): a client of its own there.
-        account = dav.Account(url, login.username, login.password, 30.0, login.ca_file)
+        account = dav.Account(
+            url, login.username, login.password, 30.0, login.ca_file, login.tokens
+        )
         login.clients[origin] = dav.connect(account)
     client = login.clients[origin]
     return dav.call(url, login.username, lambda: fn(client, *fn_args))
+
+
+# -- OAuth providers (Google) ------------------------------------------------------------------
+
+GOOGLE_CLIENT_STEPS = """\
+Google lets netsync in only through an OAuth client of your own (Google's terms keep an
+open-source program from shipping one). Once, in a browser, signed in to your Google account:
+  1. https://console.cloud.google.com/projectcreate : make a project (any name).
+  2. APIs & Services > Library: enable the "CalDAV API" and the "Google Contacts CardDAV API"
+     (not the Calendar API or the People API: those are other things).
+  3. APIs & Services > OAuth consent screen: user type External, an app name, your address;
+     then Audience > Publish app ("In production"). Left in "Testing", Google ends the
+     sign-in after 7 days and netsync stops until you sign in again.
+  4. APIs & Services > Credentials > Create credentials > OAuth client ID, application type
+     "Desktop app". Copy the client ID and the client secret (or download the JSON and give
+     it to init with --oauth-client-file).
+Google calls the app unverified when you sign in: it is your own, so that is expected."""
+
+
+def _oauth_login(args: argparse.Namespace, ui: Prompter, where: Where) -> Login:
+    """Sign in with the installed-app flow; the refresh token is the login's password."""
+    from netsync import dav
+    from netsync.app import oauth
+    from netsync.dav import addressbook
+
+    provider = where.provider
+    assert provider is not None
+    client = _oauth_client(args, ui)
+    username = args.username or ui.ask(
+        f"Your {provider.name} account ({provider.username_hint})",
+        flag="--username",
+        default=where.username or None,
+        what=f"{provider.name} account",
+    )
+    ui.say(f"\nSign in to {provider.name} as {username}: open this link in a browser,")
+
+    def say(url: str) -> None:
+        ui.say(f"\n  {url}\n")
+        ui.say(oauth.ssh_note(url))
+
+    try:
+        grant = oauth.consent(
+            client, say=say, paste=sys.stdin if ui.interactive else None, login_hint=username
+        )
+    except oauth.ConsentFailed as err:
+        raise InitFailed(f"init: {err}", 77) from None
+    except dav.Unreachable as err:
+        raise InitFailed(f"init: {err}", 75) from None
+    ui.say(f"Signed in to {provider.name}.")
+    tokens = oauth.TokenSource(
+        client, grant.refresh_token, username=username, ca_file=_ca_file(args)
+    )
+    url = where.contacts[0].url
+    account = dav.Account(url, username, grant.refresh_token, 30.0, _ca_file(args), tokens)
+    connection = dav.connect(account)
+    try:
+        find = functools.partial(addressbook.find_address_books, connection, url)
+        books = dav.call(url, username, find)
+    except dav.DavError as err:
+        connection.close()
+        raise InitFailed(f"init: signed in, but {url} gave no address book: {err}", 75) from None
+    ui.say(f"Logged in to {url} as {username}.")
+    return Login(
+        username,
+        grant.refresh_token,
+        "oauth",
+        url,
+        books,
+        {_origin(url): connection},
+        _ca_file(args),
+        tokens,
+        client,
+    )
+
+
+def _oauth_client(args: argparse.Namespace, ui: Prompter) -> Any:
+    import json
+
+    from netsync.app import oauth
+
+    if args.oauth_client_file:
+        try:
+            data = json.loads(Path(args.oauth_client_file).expanduser().read_text())
+            installed = data.get("installed") or data.get("web") or {}
+            return oauth.Client(oauth.GOOGLE, installed["client_id"], installed["client_secret"])
+        except (OSError, ValueError, KeyError, AttributeError) as err:
+            raise UsageError(
+                f"init: --oauth-client-file: not the JSON of an OAuth client ({err})"
+            ) from None
+    ui.say(GOOGLE_CLIENT_STEPS)
+    client_id = ui.ask("The client ID", flag="--oauth-client-file", what="OAuth client")
+    secret = ui.ask("The client secret", flag="--oauth-client-file", what="OAuth client")
+    return oauth.Client(oauth.GOOGLE, client_id.strip(), secret.strip())
+
+
+def _keeping_token(ui: Prompter, login: Login, path: Path) -> Keeping:
+    """A refresh token goes where a password would: the keyring, else a file of its own
+    that password_command reads (and a systemd unit can load as a credential)."""
+    from netsync.app import oauth, secrets
+
+    backend = secrets.keyring_backend()
+    if backend and ui.confirm(f"Keep the sign-in in the system keyring ({backend})?", default=True):
+        return Keeping("keyring")
+    return Keeping("command", f"cat {oauth.token_file(path)}")
+
+
+def _no_calendar_made_here(ui: Prompter, provider: Provider, name: str) -> None:
+    ui.say(
+        f'{provider.name} does not let apps make calendars. Make one called "{name}" at '
+        "https://calendar.google.com/calendar/r/settings/createcalendar (Settings > Add "
+        "calendar > Create new calendar); then it is listed here."
+    )
 
 
 # -- what to use ----------------------------------------------------------------------------
@@ -906,6 +1033,9 @@ def _pick_calendar(
         return CalendarChoice(match.name, match.url, home)
     name = args.create_calendar or DEFAULT_CALENDAR
     existing = _match(usable, name) if "://" not in name else None
+    provider = where.provider
+    if provider is not None and not provider.makes_calendars:
+        return _pick_made_elsewhere(args, ui, login, where, name, existing)
     if args.create_calendar:
         if existing is not None:
             ui.say(f'Calendar: "{existing.name}" exists already; the reminders go there.')
@@ -929,6 +1059,47 @@ def _pick_calendar(
     if index == len(usable):
         return CalendarChoice(name, "", home)
     return CalendarChoice(usable[index].name, usable[index].url, home)
+
+
+def _pick_made_elsewhere(
+    args: argparse.Namespace,
+    ui: Prompter,
+    login: Login,
+    where: Where,
+    name: str,
+    existing: discovery.Collection | None,
+) -> CalendarChoice:
+    """A provider where apps cannot make calendars (Google: no MKCALENDAR): an existing one,
+    or the user makes "Keep in touch" in the provider's own calendar and init looks again."""
+    provider = where.provider
+    assert provider is not None
+    while True:
+        home, found = _calendars(args, ui, login, where)
+        usable = [c for c in found if c.writable is not False and _holds_events(c)]
+        existing = _match(usable, name)
+        if existing is not None and (args.create_calendar or not ui.interactive):
+            ui.say(f'Calendar: "{existing.name}" ({existing.url})')
+            return CalendarChoice(existing.name, existing.url, home)
+        if existing is None:
+            _no_calendar_made_here(ui, provider, name)
+            if not ui.interactive:
+                raise InitFailed(
+                    f'init: no calendar "{name}" at {provider.name}, and apps cannot make one '
+                    f"there: make it in {provider.name} Calendar, then run init again (or pass "
+                    "--calendar with one of yours)",
+                    78,
+                )
+        ui.say("Calendars you can write to:" if usable else "You have no calendar to write to.")
+        options = [f'"{c.name}"' for c in usable] + [f'look again (after making "{name}")']
+        default = usable.index(existing) if existing is not None else len(usable)
+        index = ui.choose(
+            "Which calendar should the reminders go to? One of their own is easy to hide or share",
+            options,
+            default=default,
+            flag="--calendar",
+        )
+        if index < len(usable):
+            return CalendarChoice(usable[index].name, usable[index].url, home)
 
 
 def _holds_events(c: discovery.Collection) -> bool:
@@ -1076,6 +1247,12 @@ def _run_password_command(command: str) -> str:
 def _keep_password(ui: Prompter, login: Login, keeping: Keeping) -> None:
     from netsync.app import secrets
 
+    if login.tokens is not None and keeping.how == "command":
+        from netsync.app import oauth
+
+        where = oauth.keep_in_file(Path(keeping.command.removeprefix("cat ")), login.password)
+        ui.say(f"Kept the Google sign-in (a refresh token) in {where}, readable only by you.")
+        return
     if keeping.how != "keyring":
         return
     try:

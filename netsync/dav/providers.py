@@ -26,6 +26,7 @@ class Provider:
     limits: tuple[str, ...] = ()  # what netsync cannot do there, said by `netsync check`
     domains: tuple[str, ...] = ()  # registrable domains of its hosts (iCloud's pNN-... too)
     paths: tuple[str, ...] = ()  # URL paths that identify its software on any host
+    makes_calendars: bool = True  # False: apps cannot make calendars there (MKCALENDAR)
 
     def urls(self, server: str = "") -> tuple[str, str]:
         """The (contacts, calendar) URLs for this provider on ``server`` (a host or URL)."""
@@ -84,6 +85,7 @@ PROVIDERS: dict[str, Provider] = {
             email_domains=("gmail.com", "googlemail.com"),
             domains=("googleapis.com", "googleusercontent.com"),
             oauth=True,
+            makes_calendars=False,
             limits=(
                 "signs in with OAuth only, through an OAuth client of your own "
                 "(`netsync init --provider google` shows how)",

@@ -296,3 +296,112 @@ def test_check_names_google_and_its_limits(
     out = capsys.readouterr().out
     assert "[FAIL] sign-in: invalid_grant: Token has been expired or revoked." in out
     assert "next: sign in again with `netsync set-password`" in out
+
+
+def test_init_on_a_terminal_with_google(
+    google: gs.Google,
+    tmp_path: Path,
+    terminals: list[Terminal],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new user with an Android phone: init shows how to make an OAuth client, signs in
+    through the browser, finds that Google lets no app make "Keep in touch", waits while the
+    user makes it in Google Calendar, and keeps the refresh token where a password goes."""
+    import os
+    import re
+    import stat
+    import tomllib
+
+    upload(google)
+    config = tmp_path / "netsync" / "config.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETSYNC_")}
+    term = Terminal(["init", "--config", str(config), "--today", TODAY.isoformat()], env)
+    terminals.append(term)
+    term.expect("Your server: its address (cloud.example.com), your e-mail address, or a provider")
+    term.answer("google")
+    term.expect("Google lets netsync in only through an OAuth client of your own")
+    term.expect('enable the "CalDAV API" and the "Google Contacts CardDAV API"')
+    term.expect('"Desktop app"')
+    term.expect("The client ID: ")
+    term.answer(gs.CLIENT_ID)
+    term.expect("The client secret: ")
+    term.answer(gs.CLIENT_SECRET)
+    term.expect("Your Google account (your Google account's e-mail address): ")
+    term.answer(gs.EMAIL)
+    shown = term.expect("paste it here.")
+    link = re.search(r"https://accounts\.google\.com/\S+", shown)
+    assert link is not None and "ssh -L " in shown
+    back = google.consent_url(link.group(0))
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(back, timeout=10):
+        pass  # the browser lands on netsync's listener
+    term.expect("Signed in to Google.")
+    term.expect(f"Logged in to {gs.CARDDAV_URL} as {gs.EMAIL}.")
+    term.expect('Google does not let apps make calendars. Make one called "Keep in touch"')
+    term.expect('look again (after making "Keep in touch")')
+    google.make_calendar("Keep in touch")  # the user, in Google Calendar on the web
+    term.expect("Which calendar should the reminders go to?")
+    term.answer("2")
+    term.expect('2) "Keep in touch"')
+    term.expect("Which calendar should the reminders go to?")
+    term.answer("")
+    term.expect("Language")
+    term.answer("")
+    term.expect("How often")
+    term.answer("")
+    term.expect("Write the config to")
+    term.answer("")
+    token_file = config.parent / "google-refresh-token"
+    term.expect(f"Kept the Google sign-in (a refresh token) in {token_file}, readable only by you.")
+    term.expect("dry run, nothing written: 25 contacts read")
+    assert term.finish() == 0
+
+    refresh = token_file.read_text().strip()
+    assert refresh.startswith("1//") and stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    text = config.read_text()
+    assert refresh not in text and refresh not in term.buffer
+    data = tomllib.loads(text)
+    assert data["contacts"]["oauth_client_id"] == gs.CLIENT_ID
+    assert data["contacts"]["password_command"] == f"cat {token_file}"
+    assert (
+        data["reminders"]["url"].startswith(gs.CALDAV_URL) and "events" in data["reminders"]["url"]
+    )
+    config.write_text(text.replace('dir = ""', f'dir = "{tmp_path / "state"}"'))
+    assert sync(config) == 0, capsys.readouterr().err
+    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(google).values())
+
+
+def test_init_unattended_with_the_client_file_from_the_console(
+    google: gs.Google, tmp_path: Path, terminals: list[Terminal]
+) -> None:
+    """`--email` of a Gmail address is Google; the OAuth client comes from the JSON the
+    console offers for download; the sign-in still needs a browser (here: the listener)."""
+    import json
+    import os
+    import re
+    import tomllib
+
+    upload(google)
+    google.make_calendar("Keep in touch")
+    client_file = tmp_path / "client_secret.json"
+    client_file.write_text(
+        json.dumps({"installed": {"client_id": gs.CLIENT_ID, "client_secret": gs.CLIENT_SECRET}})
+    )
+    config = tmp_path / "config.toml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETSYNC_")}
+    args = ["init", "--non-interactive", "--config", str(config), "--email", gs.EMAIL]
+    args += ["--oauth-client-file", str(client_file), "--today", TODAY.isoformat()]
+    term = Terminal(args, env)
+    terminals.append(term)
+    term.expect("gmail.com is Google.")
+    shown = term.expect("paste it here.")
+    link = re.search(r"https://accounts\.google\.com/\S+", shown)
+    assert link is not None
+    back = google.consent_url(link.group(0))
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(back, timeout=10):
+        pass
+    term.expect('Calendar: "Keep in touch"')
+    term.expect("dry run, nothing written: 25 contacts read")
+    assert term.finish() == 0
+    data = tomllib.loads(config.read_text())
+    assert data["contacts"]["username"] == gs.EMAIL
+    assert data["contacts"]["oauth_client_secret"] == gs.CLIENT_SECRET
