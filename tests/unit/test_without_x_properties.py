@@ -59,3 +59,21 @@ def test_no_rewrite_for_bookkeeping_the_server_drops() -> None:
     kept = ics.parse(ics.render(reminder, stamp=STAMP))
     assert kept is not None
     assert not ics.same_content(kept[0], dataclasses.replace(reminder, planned=None))
+
+
+def test_a_follow_up_deleted_on_the_phone_counts_without_its_contact_property() -> None:
+    from netsync.core import cards, learn
+    from netsync.core.model import PlanSettings
+
+    today = dt.date(2026, 12, 1)
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:alice@example.com\r\nFN:Alice\r\nEND:VCARD\r\n"
+    contact = cards.parse_card(card, today=today)
+    settings = PlanSettings()
+    due = planner.due_date(contact, settings, today=today, open_due=None)
+    assert due is not None
+    uid = planner.reminder_uid("follow-up", contact.uid, due)
+    gone = Reminder(uid=uid, kind="follow-up", contact_uid="", day=today, summary="")
+    seen = learn.from_deleted_follow_ups(
+        [gone], {contact.uid: contact}, today=today, settings=settings
+    )
+    assert [(o.contact_uid, o.day) for o in seen] == [(contact.uid, today)]
