@@ -58,7 +58,8 @@ _DISCOVER = (
 )
 _LIST_COLLECTIONS = '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>'
 _LIST_ETAGS = (
-    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getetag/></d:prop></d:propfind>'
+    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getetag/><d:sync-token/></d:prop>'
+    "</d:propfind>"
 )
 # RFC 6578 §3.2: Depth 0, sync-level 1. Never DAV:limit (Nextcloud and Xandikos lose changes).
 _SYNC = (
@@ -161,12 +162,18 @@ def fetch_by_propfind(
     client: Any, book_url: str, *, known: Mapping[str, str], on_cards: OnCards | None = None
 ) -> CardChanges:
     """A full listing by PROPFIND Depth 1 getetag, diffed against ``known`` (vdirsyncer's way:
-    servers without RFC 6578). Only new or changed cards are downloaded; token is None."""
+    servers without RFC 6578). Only new or changed cards are downloaded.
+
+    The token is the book's own DAV:sync-token property (RFC 6578 section 4), when it has one:
+    Google refuses a sync-collection report with an empty token (400; carddavclient's
+    BUG_REJ_EMPTY_SYNCTOKEN, issuetracker.google.com/issues/160190530) yet wants clients to
+    use sync-collection after the first sync, which this token makes possible."""
     with translated_errors(book_url, _username(client)):
         reply = _send(client, book_url, "PROPFIND", _LIST_ETAGS, {"Depth": "1"})
         check_status(reply, book_url, expected=(207,), what="listing the address book")
         book_key = _key(book_url).rstrip("/")
         entries: dict[str, tuple[str, str | None]] = {}
+        token: str | None = None
         for entry in _entries(reply.tree):
             if entry.status is not None and entry.status != 200:
                 continue
@@ -176,10 +183,14 @@ def fetch_by_propfind(
             )
             for href in entry.hrefs:
                 path = _path(reply.url, href)
-                if is_collection or _key(path).rstrip("/") == book_key:
-                    continue  # the book itself, or a sub-collection
+                if _key(path).rstrip("/") == book_key:
+                    found = entry.props.get(f"{{{DAV}}}sync-token")
+                    token = (found.text or "").strip() or None if found is not None else None
+                    continue  # the book itself
+                if is_collection:
+                    continue  # a sub-collection
                 entries[_key(path)] = (path, _etag(entry))
-        listing = _Listing(entries, None, complete=True)
+        listing = _Listing(entries, token, complete=True)
         return _changes(client, book_url, listing, known, on_cards)
 
 

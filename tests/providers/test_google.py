@@ -109,12 +109,18 @@ def test_sign_in_sync_and_a_second_sync_that_writes_nothing(
     capsys.readouterr()
 
     before = {uid: e.to_ical() for uid, e in events(google).items()}
-    count = len(google.fronts[3].seen)
+    count, cards = len(google.fronts[3].seen), len(google.fronts[2].seen)
     assert sync(config) == 0
     out = capsys.readouterr().out
     writes = [r.method for r in google.fronts[3].seen[count:] if r.method in ("PUT", "DELETE")]
     assert writes == [], out
     assert {uid: e.to_ical() for uid, e in events(google).items()} == before
+    # "Client applications must switch to this mode of operation after the initial sync"
+    # (sync-collection): no second full listing of the address book, and a token that works.
+    second = google.fronts[2].seen[cards:]
+    assert not [r for r in second if r.method == "PROPFIND" and r.header("depth") == "1"]
+    syncs = [r for r in second if r.method == "REPORT" and b"sync-collection" in r.body]
+    assert syncs and all(b"<d:sync-token></d:sync-token>" not in r.body for r in syncs)
 
 
 def test_card_written_by_log_keeps_what_google_kept(
