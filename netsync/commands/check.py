@@ -450,6 +450,14 @@ class _Checker:
             host = urlsplit(section.url).hostname or ""
             if host.endswith(("icloud.com", "fastmail.com")):
                 advice += "; this provider wants an app-specific password, not your own"
+            from netsync.dav import providers
+
+            found = providers.provider_for_url(section.url)
+            if found is not None and found.oauth:
+                advice = (
+                    f"{found.name} takes no password, only its own sign-in (OAuth): run "
+                    f"`netsync init --provider {found.key}`"
+                )
         detail = str(err).split(";")[0]  # AuthFailed ends in "check the username and password"
         return _Failed(Verdict("FAIL", "login", detail, advice), EXIT_NOPERM)
 

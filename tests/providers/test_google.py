@@ -411,3 +411,24 @@ def test_init_unattended_with_the_client_file_from_the_console(
     data = tomllib.loads(config.read_text())
     assert data["contacts"]["username"] == gs.EMAIL
     assert data["contacts"]["oauth_client_secret"] == gs.CLIENT_SECRET
+
+
+def test_a_password_is_refused_and_check_says_what_google_takes(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Basic with the Google password (or an app password) gets 401: only OAuth works."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[contacts]\nurl = "{gs.CARDDAV_URL}"\nusername = "{gs.EMAIL}"\n'
+        f'[reminders]\nurl = "{gs.CALDAV_URL}"\n[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    monkeypatch.setenv("NETSYNC_PASSWORD", "my-google-password")
+    assert main(["--config", str(config), "check"]) == 77
+    out = capsys.readouterr().out
+    assert "Google takes no password, only its own sign-in (OAuth)" in out
+    assert "`netsync init --provider google`" in out
+    dav = [r for front in google.fronts[2:] for r in front.seen]
+    assert dav and not any(google.access_tokens)
