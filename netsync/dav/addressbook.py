@@ -402,14 +402,27 @@ def _describe(client: Any, url: str, tried: list[str]) -> _Node | None:
     )
 
 
+# Address books a server makes of its own in every home, which are not the user's contacts:
+# Nextcloud's directory of all accounts of the instance and its "Recently contacted"
+# (contactsinteraction: read-only, a reserved prefix; DAVx5 leaves it out by default).
+GENERATED_BOOKS = ("z-server-generated--", "z-app-generated--")
+
+
 def _books_in(client: Any, home: str) -> list[str]:
+    """The address books in a home, less the server's generated ones (GENERATED_BOOKS); a
+    user who wants one of those gives its URL itself."""
     reply = _propfind(client, home, _LIST_COLLECTIONS, 1)
     check_status(reply, home, expected=(207,), what="listing the addressbook-home-set")
     books: list[str] = []
     for entry in _entries(reply.tree):
         resourcetype = entry.props.get(f"{{{DAV}}}resourcetype")
         if resourcetype is not None and resourcetype.find(ADDRESSBOOK) is not None:
-            books.extend(urljoin(reply.url, href) for href in entry.hrefs)
+            for href in entry.hrefs:
+                name = unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1])
+                if name.startswith(GENERATED_BOOKS):
+                    log.debug("leaving out %s: the server's own, not the user's", href)
+                    continue
+                books.append(urljoin(reply.url, href))
     return books
 
 

@@ -57,7 +57,10 @@ def test_well_known_to_remote_php_then_a_second_sync_that_writes_nothing(
     )
 
     assert sync(config) == 0, capsys.readouterr().err
-    assert any("Alice Jansen turns 47" in str(e["SUMMARY"]) for e in events(nextcloud).values())
+    summaries = [str(e["SUMMARY"]) for e in events(nextcloud).values()]
+    assert any("Alice Jansen turns 47" in s for s in summaries)
+    # Nextcloud's own address books (all accounts, "Recently contacted") are not contacts
+    assert not [s for s in summaries if "Bob Colleague" in s or "Webshop Support" in s]
     after = davcheck.calendars(nextcloud.xandikos)["Contact birthdays"]
     assert davcheck.snapshot(nextcloud.xandikos, after) == birthdays  # never written
     routes = [r.route for r in nextcloud.fronts[0].seen]
@@ -157,6 +160,7 @@ def test_init_on_a_terminal_never_offers_contact_birthdays(
     term.expect(f"Password for {nc.USER} at {nc.HOST}: ")
     term.answer(nc.PASSWORD)
     term.expect(f"Logged in to {nc.ROOT}remote.php/dav/ as {nc.USER}.")
+    term.expect('Address book: "Contacts"')
     shown = term.expect("Which calendar should the reminders go to?")
     assert '(read-only, so not offered: "Contact birthdays")' in shown
     term.answer("")  # a new calendar "Keep in touch"

@@ -17,6 +17,11 @@ One host, cloud.example.com, on the tests' private internet (TLS), before a Xand
   lib/CardDAV/Plugin.php). A conversion is sabre-vobject's rewrite: VERSION changes and
   PRODID becomes sabre-vobject's own; a 4.0 ANNIVERSARY goes out in 3.0 as X-ANNIVERSARY
   and an X-ABDATE labelled as an anniversary (interop notes, section 0 item 2).
+- Every address-book home also holds two books Nextcloud makes itself, read-only: the
+  directory of all accounts of the instance (``z-server-generated--system``) and "Recently
+  contacted" (``z-app-generated--contactsinteraction--recent``, filled by the
+  contactsinteraction app with whoever the user wrote to; Nextcloud's user manual and
+  DAVx5, which leaves it out by default: PRESELECT_COLLECTIONS_EXCLUDED).
 - Brute-force protection: every refused login from an address slows the next answers to it
   (200 ms, doubling, at most 25 s), and after 10 it answers 429 (nextcloud/server
   lib/private/Security/Bruteforce/Throttler.php, developer manual "Throttler": starting delay
@@ -84,6 +89,9 @@ class Nextcloud:
                 f"<c:calendar-home-set><d:href>{CALS}</d:href></c:calendar-home-set>"
             )
             return Reply(207, multistatus(propstat(route, props)), dict(XML))
+        generated = route.startswith((f"{BOOKS}z-server-generated--", f"{BOOKS}z-app-generated--"))
+        if generated and request.method in ("PUT", "DELETE", "PROPPATCH"):
+            return Reply(403, b'<d:error xmlns:d="DAV:"><d:need-privileges/></d:error>', dict(XML))
         if route.startswith(f"{CALS}contact_birthdays/") and request.method in (
             "PUT",
             "DELETE",
@@ -208,12 +216,40 @@ def nextcloud(internet: Internet, tmp: Path) -> Iterator[Nextcloud]:
         ]
         _birthdays(backend)
         _name(backend.addressbook, "Contacts")
+        _generated_books(backend)
         _name(f"{backend.calendar_home}calendar/", "Personal")
         try:
             yield cloud
         finally:
             for front in cloud.fronts:
                 front.close()
+
+
+def _generated_books(backend: servers.Server) -> None:
+    for slug, name, fn, email in (
+        ("z-server-generated--system", "Accounts", "Bob Colleague", "bob@cloud.example.com"),
+        (
+            "z-app-generated--contactsinteraction--recent",
+            "Recently contacted",
+            "Webshop Support",
+            "support@shop.example",
+        ),
+    ):
+        url = f"{backend.root}{servers.USER}/contacts/{slug}/"
+        status = servers._request(
+            "MKCOL",
+            url,
+            body=servers.MKCOL_ADDRESSBOOK.replace(b"Contacts", name.encode()),
+            headers={"Content-Type": "application/xml; charset=utf-8"},
+            auth=False,
+        )
+        assert status == 201, status
+        card = (
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{slug}-1\r\nFN:{fn}\r\n"
+            f"EMAIL:{email}\r\nEND:VCARD\r\n"
+        ).encode()
+        headers = {"Content-Type": "text/vcard; charset=utf-8"}
+        assert servers._request("PUT", f"{url}1.vcf", body=card, headers=headers, auth=False) == 201
 
 
 def _name(url: str, name: str) -> None:
