@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test reliability venv clean
 
 $(BIN)/netsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: venv
 	$(BIN)/ruff format --check netsync tests
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# docs/reliability.md from a complete, green run of the fault tests (the suite never writes it).
+reliability: venv
+	NETSYNC_RELIABILITY_PAGE=docs/reliability.md $(BIN)/pytest -q tests/faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,11 +1,14 @@
 """Fixtures of the fault tests, and the hook that writes docs/reliability.md from their figures.
 
-The page is written only when every test of tests/faults was selected, ran and passed in this
-session, so a partial run (``-k``, ``-m "not slow"``, a failure) never replaces it.
+The suite itself never writes the page: `make reliability` runs tests/faults with
+``NETSYNC_RELIABILITY_PAGE`` set to the page's path. Even then it is written only when every
+test of tests/faults was selected, ran and passed in this session, so a partial run (``-k``,
+``-m "not slow"``, a failure) never replaces it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -49,15 +52,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not _selected:
+    page = os.environ.get("NETSYNC_RELIABILITY_PAGE", "")
+    if not _selected or not page:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     complete = not _failed and _passed == _selected and reliability.complete()
     if complete:
-        path = reliability.write(duration=_seconds[0])
+        path = reliability.write(duration=_seconds[0], to=Path(page))
         message = f"tests/faults: wrote {path}"
     else:
-        message = "tests/faults: partial or failing run; docs/reliability.md left as it was"
+        message = f"tests/faults: partial or failing run; {page} left as it was"
     if reporter is not None:
         reporter.write_line(message)
 

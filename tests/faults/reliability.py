@@ -1,9 +1,9 @@
 """The figures the fault tests gather, and docs/reliability.md written from them.
 
 Each test in tests/faults adds one section: what it tried, how often, what survived, and its
-count of anything lost or doubled. ``tests/faults/conftest.py`` writes the page at the end of
-a session in which every test of this directory ran and passed, so the page only ever shows
-figures from a complete, green run.
+count of anything lost or doubled. ``tests/faults/conftest.py`` writes the page when
+``make reliability`` asks for it, at the end of a session in which every test of this
+directory ran and passed, so the page only ever shows figures from a complete, green run.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def render(*, duration: float) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def write(*, duration: float) -> Path:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(render(duration=duration))
-    return DOC
+def write(*, duration: float, to: Path = DOC) -> Path:
+    to.parent.mkdir(parents=True, exist_ok=True)
+    to.write_text(render(duration=duration))
+    return to
