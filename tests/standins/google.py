@@ -442,13 +442,16 @@ def _google_alarm(lines: list[str]) -> list[str]:
     if action not in ("DISPLAY", "EMAIL") or not trigger:
         return []  # no AUDIO (CalDAV guide)
     m = re.fullmatch(
-        r"TRIGGER(?:;[^:]*)?:-P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", trigger
+        r"TRIGGER(?:;[^:]*)?:-?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:\d+S)?)?",
+        trigger,
     )
-    if m is None or "VALUE=DATE-TIME" in trigger.upper() or "RELATED=END" in trigger.upper():
-        return []  # only "minutes before the start"
+    upper = trigger.upper()
+    positive = ":P" in upper and not re.search(r":P(T0+[HMS]|0D)?$", upper)
+    if m is None or positive or "VALUE=DATE-TIME" in upper or "RELATED=END" in upper:
+        return []  # only "minutes before the start" (0 included)
     weeks, days, hours, minutes = (int(g or 0) for g in m.groups())
     total = ((weeks * 7 + days) * 24 + hours) * 60 + minutes
-    if not 0 < total <= 40320:
+    if not 0 <= total <= 40320:
         return []
     return [
         "BEGIN:VALARM",
