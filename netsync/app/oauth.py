@@ -41,6 +41,12 @@ from netsync import dav
 
 log = logging.getLogger(__name__)
 
+# These libraries log whole token requests and responses at DEBUG (requests-oauthlib:
+# "Response headers were ... and content ..."); `netsync -vv` must not put tokens in a log.
+_QUIET = ("requests_oauthlib", "oauthlib", "google_auth_oauthlib", "google.auth", "google.oauth2")
+for _name in _QUIET:
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
 FIX = "netsync set-password"  # for an OAuth account: sign in again, keep the new token
 
 

@@ -438,3 +438,24 @@ def test_a_password_is_refused_and_check_says_what_google_takes(
     assert "`netsync init --provider google`" in out
     dav = [r for front in google.fronts[2:] for r in front.seen]
     assert dav and not any(google.access_tokens)
+
+
+def test_no_token_in_a_debug_log(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`-vv` logs at DEBUG, where requests-oauthlib would print the whole token response."""
+    import logging
+
+    upload(google)
+    google.make_calendar("Keep in touch")
+    with caplog.at_level(logging.DEBUG):
+        refresh = sign_in(google)
+        monkeypatch.setenv("NETSYNC_PASSWORD", refresh)
+        assert main(["--config", str(write_config(tmp_path)), "-vv", "sync"]) == 0
+    assert caplog.records
+    issued = [t for t in google.access_tokens]
+    for secret in [refresh, gs.CLIENT_SECRET, *issued]:
+        assert secret not in caplog.text
