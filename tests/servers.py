@@ -36,7 +36,7 @@ class Server:
 
     @property
     def needs_auth(self) -> bool:
-        return self.kind == "radicale"
+        return bool(self.username)
 
 
 def free_port() -> int:
@@ -98,20 +98,29 @@ MKCOL_ADDRESSBOOK = b"""<?xml version="1.0" encoding="utf-8"?>
 
 
 @contextlib.contextmanager
-def radicale(tmp: Path) -> Iterator[Server]:
-    """Radicale with htpasswd auth (alice), an empty address book at /alice/contacts/."""
+def radicale(tmp: Path, *, anonymous: bool = False) -> Iterator[Server]:
+    """Radicale with htpasswd auth (alice), an empty address book at /alice/contacts/.
+
+    ``anonymous``: ``[auth] type = none`` with the default rights, as a home server without
+    logins runs it: it serves /alice/contacts/ to anyone, but answers 401 to a PROPFIND that
+    asks for current-user-principal (there is no user). Username and password are then ""."""
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "users").write_text(f"{USER}:{PASSWORD}\n")
     config = tmp / "config"
+    auth = (
+        "type = none\n"
+        if anonymous
+        else (
+            f"type = htpasswd\nhtpasswd_filename = {tmp / 'users'}\nhtpasswd_encryption = plain\n"
+        )
+    )
     # Radicale's configparser does not strip inline comments: keep them on their own lines.
     config.write_text(
         "[server]\n"
         f"hosts = 127.0.0.1:{port}\n"
         "[auth]\n"
-        "type = htpasswd\n"
-        f"htpasswd_filename = {tmp / 'users'}\n"
-        "htpasswd_encryption = plain\n"
+        f"{auth}"
         "delay = 0\n"
         "[storage]\n"
         f"filesystem_folder = {tmp / 'collections'}\n"
@@ -137,7 +146,8 @@ def radicale(tmp: Path) -> Iterator[Server]:
         )
         if status != 201:
             raise RuntimeError(f"MKCOL address book on Radicale answered {status}")
-        yield Server("radicale", root, book, f"{root}{USER}/", USER, PASSWORD, log, proc)
+        user, password = ("", "") if anonymous else (USER, PASSWORD)
+        yield Server("radicale", root, book, f"{root}{USER}/", user, password, log, proc)
     finally:
         _stop(proc)
 

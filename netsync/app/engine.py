@@ -208,8 +208,7 @@ def _sync(
 
 
 def _data(obj: Any) -> bytes:
-    data = obj.text.encode(*ENCODING) if isinstance(obj, addressbook.Card) else obj.data
-    return bytes(data)
+    return bytes(obj.data)
 
 
 class EarlyParse:
@@ -526,6 +525,30 @@ def _write_one(
     raise AssertionError("unreachable")
 
 
+def _create(client: Any, cal: str, reminder: Reminder, *, stamp: dt.datetime) -> Any:
+    """Render (in the pool thread, while others wait on the server) and create."""
+    return calendar.create(client, cal, reminder.uid, ics.render(reminder, stamp=stamp))
+
+
+def _update(
+    client: Any, href: str, reminder: Reminder, *, etag: str, stamp: dt.datetime
+) -> str | None:
+    data = ics.render(reminder, stamp=stamp)
+    return calendar.update(client, href, reminder.uid, data, etag=etag)
+
+
+def _unless(stop: threading.Event, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a pool thread, unless an earlier write found the server down:
+    then nothing is sent (it would wait its whole timeout too), and the cycle ends."""
+    if stop.is_set():
+        raise dav.Unreachable("the server", "not sent: an earlier write found the server down")
+    try:
+        return fn(*args, **kwargs)
+    except BaseException:
+        stop.set()
+        raise
+
+
 def apply_changes(
     conn: Connections,
     state: State,
@@ -543,13 +566,13 @@ def apply_changes(
     is down ends the cycle (dav.Unreachable) after the writes in flight."""
     jobs: list[tuple[str, Reminder, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
     for reminder in changes.to_create:
-        jobs.append(("+", reminder, calendar.create, (cal, reminder), {"stamp": stamp}))
+        jobs.append(("+", reminder, _create, (cal, reminder), {"stamp": stamp}))
     for stored, reminder in changes.to_update:
         jobs.append(
             (
                 "~",
                 reminder,
-                calendar.update,
+                _update,
                 (stored.href, reminder),
                 {"etag": stored.etag, "stamp": stamp},
             )
@@ -563,9 +586,12 @@ def apply_changes(
             report.lines.append(_line(mark, reminder))
             setattr(report, counters[mark], getattr(report, counters[mark]) + 1)
         return
+    stop = threading.Event()  # set by the first write that finds the server down
     with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
         futures = [
-            pool.submit(_write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs)
+            pool.submit(
+                _unless, stop, _write_one, conn, actions[mark], reminder.uid, fn, *args, **kwargs
+            )
             for mark, reminder, fn, args, kwargs in jobs
         ]
         # Results are taken in order and the cache is written from this thread only.
@@ -573,7 +599,14 @@ def apply_changes(
             zip(jobs, futures, strict=True)
         ):
             progress("writing reminders", done, len(jobs))
-            result = future.result()
+            try:
+                result = future.result()
+            except BaseException:
+                # The server is down or refuses us: the writes not yet started are not sent
+                # (each would wait its whole timeout), those in flight end by theirs.
+                for queued in futures:
+                    queued.cancel()
+                raise
             if isinstance(result, dav.DavError):
                 state.forget_token(cal)
                 report.writes_failed += 1

@@ -373,6 +373,7 @@ class _Checker:
 
     def write(self, settings: Any, cal: str) -> None:
         from netsync import dav
+        from netsync.core import ics
         from netsync.dav import calendar
 
         probe = Reminder(
@@ -384,7 +385,8 @@ class _Checker:
         )
         stamp = self.now().astimezone(dt.UTC).replace(microsecond=0)
         try:
-            href, etag = self.conn.call("reminders", calendar.create, cal, probe, stamp=stamp)
+            data = ics.render(probe, stamp=stamp)
+            href, etag = self.conn.call("reminders", calendar.create, cal, probe.uid, data)
         except dav.AuthFailed as err:
             raise self._login_failed("reminders", settings.reminders, err) from None
         except dav.Unreachable as err:

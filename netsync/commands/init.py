@@ -29,7 +29,7 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from netsync.app import configfile, session
 from netsync.commands.common import (
@@ -790,6 +790,10 @@ def _log_in(
         except dav.AuthFailed:
             client.close()
             raise
+        except dav.Anonymous as err:
+            # Nothing shown to a client without a login: to init, a server that wants one.
+            client.close()
+            raise dav.AuthFailed(candidate.url, username) from err
         except dav.Unreachable as err:
             client.close()
             problems.append(_unreachable_advice(candidate.url, err))
@@ -1115,6 +1119,11 @@ def _calendars(
     starts = [c.url for c in where.calendars]
     if login.contacts_url not in starts:
         starts.append(login.contacts_url)  # the server that worked for contacts
+    # An address book's URL given: the calendars may live beside it (Radicale keeps both in
+    # /USER/, and without a login it tells nobody where the calendar home is).
+    beside = urljoin(login.contacts_url.rstrip("/") + "/", "..")
+    if login.contacts_url in login.book_urls and beside not in starts:
+        starts.append(beside)
     for start in starts:
         try:
             return _list_calendars(args, login, start)

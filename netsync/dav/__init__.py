@@ -2,9 +2,11 @@
 
 from netsync.dav.client import (
     Account,
+    Anonymous,
     AuthFailed,
     BearerTokens,
     DavError,
+    ForeignOrigin,
     Unreachable,
     WrongCollection,
     call,
@@ -15,9 +17,11 @@ from netsync.dav.client import (
 
 __all__ = [
     "Account",
+    "Anonymous",
     "AuthFailed",
     "BearerTokens",
     "DavError",
+    "ForeignOrigin",
     "Unreachable",
     "WrongCollection",
     "call",

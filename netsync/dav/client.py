@@ -1,19 +1,35 @@
-"""The HTTP side shared by CardDAV and CalDAV: one caldav DAVClient per account, and errors.
+"""The HTTP side shared by CardDAV and CalDAV: one client per account and thread, and errors.
 
-caldav's DAVClient carries both protocols (it has no address-book objects; addressbook.py
-speaks CardDAV over its request/propfind/report/put). This module owns building the client
-(Basic auth pinned, TLS verified, explicit timeouts) and turning transport failures into the
-few errors the CLI maps to exit codes.
+caldav's DAVClient carries both protocols (netsync uses none of its calendar objects; the
+collection module speaks CardDAV and CalDAV over its ``request``). This module owns building
+that client and the few rules every request obeys, in one place (``Client.request``):
+
+- where it may go (origins.py): the configured origin, or another of the same registrable
+  domain, never from https to http; anything else, by href or by redirect, is refused before a
+  byte (or a password) is sent;
+- how long it may take: a connect gets ``CONNECT_TIMEOUT``, a write ``WRITE_TIMEOUT``, a read
+  the account's whole timeout (Radicale takes about a minute before the first byte of a
+  10,000-card first sync);
+- when a server says "later" (429, or 503 with Retry-After): every request to that origin
+  waits that long, up to ``RETRY_AFTER_LIMIT``, said in the log; beyond it the cycle ends as
+  Unreachable (exit 75) and the next one resumes. caldav's own rate-limit sleeping is off:
+  it slept up to 150 s per request, per queued write.
+
+It also turns transport failures into the few errors the CLI maps to exit codes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+from netsync.dav.origins import Origin
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +63,20 @@ class AuthFailed(DavError):
 
 
 class WrongCollection(DavError):
-    """The URL names a collection of the other kind (a calendar given as address book...)."""
+    """The URL names a collection of the other kind (a calendar given as address book...),
+    or leads nowhere netsync can use without a change to the config (exit 78)."""
+
+
+class ForeignOrigin(WrongCollection):
+    """A server named, or redirected to, a URL netsync does not send requests to (origins.py)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(reason)
+        self.url = url
+
+
+class Anonymous(WrongCollection):
+    """A server shows nothing to a client without a login where netsync must look (exit 78)."""
 
 
 class BearerTokens(Protocol):
@@ -77,25 +106,81 @@ def _host(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
 
 
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection: a live server answers in well under one
+WRITE_TIMEOUT = 30.0  # seconds for a PUT or DELETE to be answered (Xandikos commits to git)
+RETRY_AFTER_LIMIT = 60.0  # the longest Retry-After waited out; beyond, the cycle ends (75)
+RATE_LIMITED_TRIES = 3  # "later" answers to one request before it counts as failing
+DEFAULT_RETRY_AFTER = 5.0  # a 429 without Retry-After
+_WRITES = frozenset({"PUT", "DELETE", "MKCALENDAR", "MKCOL", "PROPPATCH"})
+
+
+def timeouts(method: str, timeout: float) -> tuple[float, float]:
+    """(connect, read) seconds for a request: reads may take the account's whole timeout."""
+    read = min(WRITE_TIMEOUT, timeout) if method.upper() in _WRITES else timeout
+    return min(CONNECT_TIMEOUT, timeout), read
+
+
+class _Pace:
+    """When each origin may be asked again, shared by every client of the process: a
+    Retry-After holds back the writers of all threads, not only the one that was told."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._not_before: dict[str, float] = {}
+
+    def hold(self, origin: str, seconds: float) -> None:
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._not_before[origin] = max(until, self._not_before.get(origin, 0.0))
+
+    def wait(self, origin: str) -> None:
+        with self._lock:
+            until = self._not_before.get(origin, 0.0)
+        delay = until - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+PACE = _Pace()
+
+
 def connect(account: Account) -> Any:
-    """A DAVClient for the account. Basic auth is pinned (saves the 401 round trip and never
-    falls back to sending a password without TLS), or bearer tokens for an OAuth account;
-    TLS is verified against ``ca_file`` or the system store."""
+    """A client for the account (see the module docstring for the rules of its requests).
+    Basic auth is pinned when there is a username (saves the 401 round trip); no username
+    sends no credentials at all; an OAuth account (``tokens``) sends bearer tokens. TLS is
+    verified against ``ca_file`` or the system store."""
     from caldav.davclient import DAVClient
 
+    class Client(DAVClient):
+        origin = Origin(account.url)
+        read_timeout = float(account.timeout)
+
+        def request(
+            self,
+            url: str,
+            method: str = "GET",
+            body: Any = "",
+            headers: Mapping[str, str] | None = None,
+            rate_limit_time_slept: float = 0,
+        ) -> Any:
+            return _request(self, super().request, str(url), method, body, headers)
+
     bearer = account.tokens is not None
-    client: Any = DAVClient(
+    client: Any = Client(
         url=account.url,
         username=(account.username or None) if not bearer else None,
         password=(account.password or None) if not bearer else None,
         auth=_bearer_auth(account.tokens) if account.tokens is not None else None,
         auth_type="basic" if not bearer and (account.username or account.password) else None,
-        timeout=int(account.timeout),
+        timeout=None,  # set for each request (_request)
         ssl_verify_cert=account.ca_file or True,
         enable_rfc6764=False,
-        rate_limit_handle=True,
-        rate_limit_max_sleep=60,
+        rate_limit_handle=False,
     )
+    client.last_status = threading.local()
+    hooks = getattr(client.session, "hooks", None)
+    if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
+        hooks["response"].append(lambda response, *a, **k: _check_redirect(client, response))
     return client
 
 
@@ -127,6 +212,66 @@ def _bearer_auth(tokens: BearerTokens) -> Any:
             return retried
 
     return Bearer()
+
+
+def _request(
+    client: Any,
+    send: Callable[..., Any],
+    url: str,
+    method: str,
+    body: Any,
+    headers: Mapping[str, str] | None,
+) -> Any:
+    """One request under the rules: origin, timeouts, Retry-After."""
+    from caldav.lib import error as caldav_error
+
+    refusal = client.origin.refusal(url)
+    if refusal:
+        raise ForeignOrigin(url, refusal)
+    client.timeout = timeouts(method, client.read_timeout)
+    origin = _origin(url)
+    for attempt in range(1, RATE_LIMITED_TRIES + 1):
+        PACE.wait(origin)
+        try:
+            return send(url, method, body, headers)
+        except caldav_error.RateLimitError as err:
+            status = getattr(client.last_status, "value", None) or "429/503"
+            wait = err.retry_after_seconds
+            wait = DEFAULT_RETRY_AFTER if wait is None else max(0.0, float(wait))
+            if wait > RETRY_AFTER_LIMIT or attempt == RATE_LIMITED_TRIES:
+                why = (
+                    f"answered {status} and asks netsync to wait {wait:.0f} s, more than the "
+                    f"{RETRY_AFTER_LIMIT:.0f} s it waits within a cycle"
+                    if wait > RETRY_AFTER_LIMIT
+                    else f"answered {status} (busy) {attempt} times in a row"
+                )
+                failing = Unreachable(url, f"{why}; the next cycle tries again")
+                failing.status = int(status) if str(status).isdigit() else None
+                raise failing from err
+            log.warning(
+                "%s answered %s to %s: waiting %.0f s, as it asks", _host(url), status, method, wait
+            )
+            PACE.hold(origin, wait)
+    raise AssertionError("unreachable")
+
+
+def _check_redirect(client: Any, response: Any) -> None:
+    """A session hook on every response, redirects included: note the status, and refuse to
+    follow a redirect somewhere the rules forbid (niquests would follow it, if without the
+    password)."""
+    status = int(getattr(response, "status_code", 0) or 0)
+    client.last_status.value = str(status)
+    location = response.headers.get("Location") if 300 <= status < 400 else None
+    if location:
+        target = urljoin(str(response.url), location)
+        refusal = client.origin.refusal(target)
+        if refusal:
+            raise ForeignOrigin(target, refusal)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
 
 @contextmanager

@@ -1,17 +1,20 @@
-"""Finding a person's DAV server and what is on it, for ``netsync init``.
+"""Finding a person's DAV server and the collections on it: one discovery, two flavours
+(address books and calendars; vdirsyncer's Discover/CardDiscover/CalDiscover is the model).
 
-RFC 6764: from an e-mail address's domain, DNS SRV (``_carddavs._tcp``, then the plain
-``_carddav._tcp``) and TXT (``path=``) records, then ``https://DOMAIN/`` whose
-``/.well-known/carddav`` the CardDAV discovery in dav_contacts follows. DNS goes through a
-``resolve(name, rdtype) -> [record text]`` function, so tests (and machines without DNS) can
-hand in their own; the default uses dnspython and answers [] on any DNS failure.
+From a server URL (RFC 6764 §5 ``/.well-known/carddav`` or ``caldav`` for a bare host), a
+principal, a home or a collection, ``find`` walks RFC 6352 §7 / RFC 4791 §6.2:
+resourcetype -> current-user-principal (RFC 5397) -> the home set -> the collections in it.
+Every href is resolved against the URL of the response that named it, and requests follow
+it there (client.py decides whether they may: iCloud's principal lives on another host).
 
-caldav's own discovery module is not used: it resolves with the global dnspython resolver
-(no injection), drops the SRV target's port when it equals 443, and follows well-known with
-a GET on an https URL built from the domain only.
-
-Also lists the address books and calendars found with their display names and whether the
-user may write to them (RFC 3744 current-user-privilege-set), so the user can pick.
+For ``netsync init``, from an e-mail address's domain: DNS SRV (``_carddavs._tcp``, then the
+plain ``_carddav._tcp``) and TXT (``path=``) records, then ``https://DOMAIN/``. DNS goes
+through a ``resolve(name, rdtype) -> [record text]`` function, so tests (and machines without
+DNS) can hand in their own; the default uses dnspython and answers [] on any DNS failure.
+caldav's own discovery module is not used: it resolves with the global dnspython resolver (no
+injection), drops the SRV target's port when it equals 443, and follows well-known with a GET
+on an https URL built from the domain only. ``init`` also sees each collection's display name
+and whether the user may write to it (RFC 3744 current-user-privilege-set).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from netsync.dav import check_status
+from netsync.dav import wire
+from netsync.dav.client import Anonymous, DavError, WrongCollection, check_status
+from netsync.dav.collection import ADDRESS_BOOK, CALENDAR, Flavour
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,13 @@ DNS_TIMEOUT = 5.0  # seconds for one lookup; a machine without DNS must not hang
 
 _D = "{DAV:}"
 _C = "{urn:ietf:params:xml:ns:caldav}"
-_CARD = "{urn:ietf:params:xml:ns:carddav}"
+# What a URL is, and (with a login) whose it is and where its collections live, in one
+# PROPFIND. Without a login only what it is: Radicale with [auth] type = none answers 401 to
+# a PROPFIND that asks current-user-principal, but serves the collection itself.
+_DESCRIBE = (
+    '<d:propfind xmlns:d="DAV:" xmlns:c="{namespace}"><d:prop>'
+    "<d:resourcetype/><d:displayname/>{more}</d:prop></d:propfind>"
+)
 _LIST = (
     '<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop>'
     "<d:resourcetype/><d:displayname/><d:current-user-privilege-set/>"
@@ -142,17 +153,179 @@ def _in_domain(host: str, domain: str) -> bool:
     return host == domain or host.endswith("." + domain)
 
 
+# ---------------------------------------------------------------------------------------------
+# The collections reachable from a URL
+
+
+@dataclass(frozen=True)
+class Found:
+    """What ``find`` found: the collections (URL, display name), and the home set where a new
+    one would go (None when the URL given is itself the collection)."""
+
+    collections: list[tuple[str, str]]
+    home: str | None
+
+
+@dataclass(frozen=True)
+class _Node:
+    url: str  # the URL that answered
+    types: frozenset[str]
+    name: str
+    principal: str | None  # whole URLs, resolved against the answer
+    homes: tuple[str, ...]
+    asked: bool  # whether the PROPFIND asked for principal and home set
+    redirected: bool
+
+
+def find(client: Any, url: str, flavour: Flavour) -> Found:
+    """The collections of ``flavour`` reachable from ``url``: the server root (its well-known
+    URL first), a principal, a home set, or one collection (which is then all there is).
+    WrongCollection when ``url`` is a collection of the other kind; Anonymous when a server
+    shows nothing to a client without a login; DavError naming what was tried otherwise."""
+    anonymous = not getattr(client, "username", None)
+    tried: list[str] = []
+    refusal: Anonymous | None = None
+    for start in _starting_points(url, flavour):
+        node = _describe(client, start, flavour, tried, ask=not anonymous)
+        if node is None:
+            continue
+        if flavour.kind in node.types:
+            return Found([(node.url if node.redirected else start, node.name)], None)
+        if flavour.other in node.types:
+            other = ADDRESS_BOOK if flavour is CALENDAR else CALENDAR
+            raise WrongCollection(f"{start} is {other.article}, not {flavour.article}")
+        try:
+            homes = _homes(client, node, flavour, tried)
+        except Anonymous as refused:
+            # Radicale without logins: no principal for nobody. The URL itself may be a home
+            # (a calendar is found, or made, in it); if it holds nothing, say what to give.
+            tried.append(f"{node.url}: no current-user-principal without a login (401)")
+            homes, refusal = (wire.collection_url(node.url),), refused
+        found = [c for home in homes for c in _collections_in(client, home, flavour, tried)]
+        if found or (homes and flavour is CALENDAR):
+            return Found(found, homes[0])
+    if refusal is not None:
+        raise refusal
+    raise DavError(f"no {flavour.noun} found from {url}; tried: {'; '.join(tried)}")
+
+
+def _starting_points(url: str, flavour: Flavour) -> list[str]:
+    if urlsplit(url).path in ("", "/"):
+        return [urljoin(url, f"/.well-known/{flavour.service}"), url]
+    return [url]
+
+
+def _homes(client: Any, node: _Node, flavour: Flavour, tried: list[str]) -> tuple[str, ...]:
+    """The home sets of ``node``'s user: its own, or its principal's; the URL itself when the
+    server names neither (then it may be a home; vdirsyncer looks there too)."""
+    if not node.asked:
+        asked = _describe(client, node.url, flavour, tried, ask=True)
+        node = asked if asked is not None else node
+    homes = node.homes
+    if not homes and node.principal:
+        principal = _describe(client, node.principal, flavour, tried, ask=True)
+        homes = principal.homes if principal else ()
+        if principal is not None and not homes:
+            tried.append(f"{node.principal}: principal without {_local(flavour.home_set)}")
+    if not homes and not node.principal:
+        tried.append(f"{node.url}: neither {flavour.article} nor current-user-principal")
+        homes = (wire.collection_url(node.url),)
+    return homes
+
+
+def _describe(
+    client: Any, url: str, flavour: Flavour, tried: list[str], *, ask: bool
+) -> _Node | None:
+    from caldav.lib.error import AuthorizationError
+
+    more = f"<d:current-user-principal/><c:{_local(flavour.home_set)}/>" if ask else ""
+    body = _DESCRIBE.format(namespace=flavour.namespace, more=more)
+    try:
+        reply = wire.propfind(client, url, body, 0)
+    except AuthorizationError as err:
+        if getattr(err, "status", None) == 401 and not getattr(client, "username", None):
+            raise Anonymous(
+                f"{_origin(url)} shows nothing to a client without a login at {url}: if the "
+                f"server takes no login, give the {flavour.noun}'s own URL in the config; if "
+                "it wants one, set username"
+            ) from err
+        raise
+    if reply.status != 207:
+        if reply.status >= 500:
+            check_status(reply, url, expected=(207,), what="PROPFIND")
+        tried.append(f"{url}: PROPFIND answered {reply.status}")
+        return None
+    entries = wire.entries(reply.tree)
+    if not entries:
+        tried.append(f"{url}: empty PROPFIND answer")
+        return None
+    entry = entries[0]
+    if entry.status not in (None, 200):
+        # Xandikos answers a missing path with 207 and a 404 inside.
+        tried.append(f"{url}: PROPFIND answered {entry.status}")
+        return None
+    principal = entry.href_in(f"{_D}current-user-principal")
+    return _Node(
+        url=reply.url,
+        types=entry.types(),
+        name=entry.text(f"{_D}displayname"),
+        principal=wire.resolve(reply.url, principal[0]) if principal else None,
+        homes=tuple(wire.resolve(reply.url, h) for h in entry.href_in(flavour.home_set)),
+        asked=ask,
+        redirected=not wire.same_origin(url, reply.url) or wire.key(reply.url) != wire.key(url),
+    )
+
+
+# Address books a server makes of its own in every home, which are not the user's contacts:
+# Nextcloud's directory of all accounts of the instance and its "Recently contacted"
+# (contactsinteraction: read-only, a reserved prefix; DAVx5 leaves it out by default).
+GENERATED_BOOKS = ("z-server-generated--", "z-app-generated--")
+
+
+def _collections_in(
+    client: Any, home: str, flavour: Flavour, tried: list[str]
+) -> list[tuple[str, str]]:
+    """The collections of ``flavour`` in a home, less the address books the server generates
+    (GENERATED_BOOKS): a user who wants one of those gives its URL itself."""
+    body = _DESCRIBE.format(namespace=flavour.namespace, more="")
+    reply = wire.propfind(client, home, body, 1)
+    check_status(reply, home, expected=(207,), what=f"listing the {_local(flavour.home_set)}")
+    found = [
+        (wire.resolve(reply.url, href), entry.text(f"{_D}displayname"))
+        for entry in wire.entries(reply.tree)
+        if flavour.kind in entry.types()
+        for href in entry.hrefs
+        if not (flavour is ADDRESS_BOOK and _last_segment(href).startswith(GENERATED_BOOKS))
+    ]
+    if not found:
+        tried.append(f"{home}: {_local(flavour.home_set)} holds no {flavour.noun}")
+    return found
+
+
+def _local(clark: str) -> str:
+    return clark.rsplit("}", 1)[-1]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+# ---------------------------------------------------------------------------------------------
+# For netsync init: what the user can pick from
+
+
 def well_known(client: Any, url: str, service: str) -> str:
     """Where ``/.well-known/SERVICE`` on ``url``'s server leads (RFC 6764 section 5), for a
     root URL; ``url`` itself when it has a path, or when the server has no well-known."""
-    from netsync.dav import addressbook  # here: `netsync init --help` must not load icalendar
-
-    if urlsplit(url).path not in ("", "/"):
-        return url
-    start = urljoin(url, f"/.well-known/{service}")
-    reply = addressbook._propfind(client, start, addressbook._DISCOVER, 0)
-    if reply.status == 207 and not reply.url.rstrip("/").endswith(f".well-known/{service}"):
-        return str(reply.url)
+    if urlsplit(url).path in ("", "/"):
+        start = urljoin(url, f"/.well-known/{service}")
+        flavour = ADDRESS_BOOK if service == "carddav" else CALENDAR
+        reply = wire.propfind(
+            client, start, _DESCRIBE.format(namespace=flavour.namespace, more=""), 0
+        )
+        if reply.status == 207 and not reply.url.rstrip("/").endswith(f".well-known/{service}"):
+            return str(reply.url)
     return url
 
 
@@ -160,9 +333,9 @@ def address_books(client: Any, urls: Sequence[str]) -> list[Collection]:
     """The address books at ``urls`` with their display names."""
     books = []
     for url in urls:
-        response = client.propfind(url, _LIST, depth=0)
-        check_status(response, url, expected=(207,), what="PROPFIND")
-        entries = list(_collections(response, url))
+        reply = wire.propfind(client, url, _LIST, 0)
+        check_status(reply, url, expected=(207,), what="PROPFIND")
+        entries = list(_listed(reply, url))
         books.append(entries[0] if entries else Collection(url, _last_segment(url), None))
     return books
 
@@ -170,44 +343,26 @@ def address_books(client: Any, urls: Sequence[str]) -> list[Collection]:
 def calendars(client: Any, url: str) -> tuple[str, list[Collection]]:
     """The calendar home reachable from ``url`` and the calendars in it (by name); when
     ``url`` is a calendar itself, its parent and just that one."""
-    from netsync.dav import calendar
-
-    response = client.propfind(url, _LIST, depth=0)
-    check_status(response, url, expected=(207,), what="PROPFIND")
-    if _is_calendar(response):
-        return urljoin(_slash(url), ".."), list(_collections(response, url))[:1]
-    home = calendar._calendar_home(client, url)
-    response = client.propfind(home, _LIST, depth=1)
-    check_status(response, home, expected=(207,), what="PROPFIND")
-    found = _collections(response, home, only_calendars=True)
-    return home, sorted(found, key=lambda c: (c.name.casefold(), c.url))
-
-
-def _is_calendar(response: Any) -> bool:
-    tree = response.tree
-    return tree is not None and tree.find(f".//{_D}resourcetype/{_C}calendar") is not None
+    found = find(client, url, CALENDAR)
+    if found.home is None:
+        own = found.collections[0][0]
+        reply = wire.propfind(client, own, _LIST, 0)
+        check_status(reply, own, expected=(207,), what="PROPFIND")
+        return urljoin(_slash(own), ".."), list(_listed(reply, own))[:1]
+    reply = wire.propfind(client, found.home, _LIST, 1)
+    check_status(reply, found.home, expected=(207,), what="PROPFIND")
+    listed = _listed(reply, found.home, only_calendars=True)
+    return found.home, sorted(listed, key=lambda c: (c.name.casefold(), c.url))
 
 
-def _collections(response: Any, base: str, *, only_calendars: bool = False) -> Iterable[Collection]:
-    tree = response.tree
-    if tree is None:
-        return
-    for item in tree.iter(f"{_D}response"):
-        href = (item.findtext(f"{_D}href") or "").strip()
-        props: dict[str, Any] = {}
-        for propstat in item.iterfind(f"{_D}propstat"):
-            status = (propstat.findtext(f"{_D}status") or "").split()
-            if len(status) > 1 and status[1] != "200":
-                continue
-            for prop in propstat.iterfind(f"{_D}prop/*"):
-                props[str(prop.tag)] = prop
-        kind = props.get(f"{_D}resourcetype")
-        is_calendar = kind is not None and kind.find(f"{_C}calendar") is not None
-        if only_calendars and not is_calendar:
+def _listed(reply: wire.Reply, base: str, *, only_calendars: bool = False) -> Iterable[Collection]:
+    for entry in wire.entries(reply.tree):
+        if entry.status not in (None, 200):
             continue
-        url = urljoin(base, href)
-        name = (props[f"{_D}displayname"].text or "").strip() if f"{_D}displayname" in props else ""
-        privileges = props.get(f"{_D}current-user-privilege-set")
+        if only_calendars and CALENDAR.kind not in entry.types():
+            continue
+        url = urljoin(reply.url or base, entry.hrefs[0]) if entry.hrefs else base
+        privileges = entry.props.get(f"{_D}current-user-privilege-set")
         writable = (
             None
             if privileges is None
@@ -217,10 +372,11 @@ def _collections(response: Any, base: str, *, only_calendars: bool = False) -> I
                 for child in privilege
             )
         )
-        comps = props.get(f"{_C}supported-calendar-component-set")
+        comps = entry.props.get(f"{_C}supported-calendar-component-set")
         components = tuple(
             str(c.get("name", "")).upper() for c in (comps if comps is not None else ())
         )
+        name = entry.text(f"{_D}displayname")
         yield Collection(url, name or _last_segment(url), writable, components)
 
 

@@ -11,7 +11,10 @@ Tests can also watch the traffic: ``on_request(n, method, path, phase)`` is call
 n-th request before it is forwarded (phase "before") and after the server answered (phase
 "after"); returning ``"drop"`` closes the connection without an answer. That is how a test
 kills netsync at an exact point of its cycle, or lets a "phone" edit a card just before
-netsync's write reaches the server.
+netsync's write reaches the server. Returning ``"hang"`` keeps the connection open and never
+answers (a server that accepts and then stops answering; it ends when the proxy stops), and
+returning a ``Canned`` answers with it instead of the server (a 429 with Retry-After).
+Each ``Seen`` records when the request arrived and whether it carried credentials.
 
 Everything is bounded: bodies are read with Content-Length (or chunked) only, stalls end when
 the proxy stops, and stopping closes every connection it holds.
@@ -20,6 +23,7 @@ the proxy stops, and stopping closes every connection it holds.
 from __future__ import annotations
 
 import contextlib
+import http
 import http.client
 import random
 import socket
@@ -57,7 +61,7 @@ REASONS = {
     "507": "Insufficient Storage",
 }
 
-Hook = Callable[[int, str, str, str], "str | None"]
+Hook = Callable[[int, str, str, str], "str | Canned | None"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,17 @@ class Seen:
     method: str
     path: str
     fault: str  # "" when forwarded untouched, else "<kind>/<phase>"
+    at: float = 0.0  # time.monotonic() when it arrived
+    authorization: bool = False  # it carried an Authorization header
+
+
+@dataclass(frozen=True)
+class Canned:
+    """An answer of the test's own instead of the server's."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
 
 
 @dataclass
@@ -91,6 +106,7 @@ class FaultProxy:
         kinds: tuple[str, ...] = KINDS,
         stall: float = 2.6,
         ssl_context: ssl.SSLContext | None = None,
+        listen: str = "127.0.0.1",
     ) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname in ("127.0.0.1", "localhost", "::1"), "loopback upstreams only"
@@ -109,11 +125,12 @@ class FaultProxy:
         self._ssl = ssl_context
         self._busy = 0
         self._last_activity = time.monotonic()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        assert listen.startswith("127."), "loopback only"
+        self._server = _Server((listen, 0), _Handler)
         self._server.proxy = self
         self.port = int(self._server.server_address[1])
         scheme = "https" if ssl_context else "http"
-        self.root = f"{scheme}://127.0.0.1:{self.port}"
+        self.root = f"{scheme}://{listen}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- life ------------------------------------------------------------------------------
@@ -162,7 +179,7 @@ class FaultProxy:
 
     # -- decisions -------------------------------------------------------------------------
 
-    def _next(self, method: str, path: str) -> tuple[int, str, str]:
+    def _next(self, method: str, path: str, authorization: bool) -> tuple[int, str, str]:
         """Number the request and draw its fault: (n, kind or "", phase)."""
         with self._lock:
             self.stats.requests += 1
@@ -173,10 +190,11 @@ class FaultProxy:
                 phase = "after" if kind == "truncate" else self._rng.choice(("before", "after"))
                 self.stats.faults[kind] += 1
                 self.stats.phases[phase] += 1
-            self.stats.seen.append(Seen(n, method, path, f"{kind}/{phase}" if kind else ""))
+            fault = f"{kind}/{phase}" if kind else ""
+            self.stats.seen.append(Seen(n, method, path, fault, time.monotonic(), authorization))
             return n, kind, phase
 
-    def _hook(self, n: int, method: str, path: str, phase: str) -> str | None:
+    def _hook(self, n: int, method: str, path: str, phase: str) -> str | Canned | None:
         hook = self.on_request
         return hook(n, method, path, phase) if hook is not None else None
 
@@ -272,9 +290,16 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._read_body()
         method, path = self.command, self.path
-        n, kind, phase = proxy._next(method, path)
-        if proxy._hook(n, method, path, "before") == "drop":
+        n, kind, phase = proxy._next(method, path, "Authorization" in self.headers)
+        said = proxy._hook(n, method, path, "before")
+        if said == "drop":
             return self._reset()
+        if said == "hang":
+            proxy._stopping.wait()
+            return self._reset()
+        if isinstance(said, Canned):
+            reason = http.HTTPStatus(said.status).phrase
+            return self._answer(said.status, reason, list(said.headers), said.body)
         if kind and phase == "before":
             return self._fault(kind, None)
         answer = self._forward(method, path, body)

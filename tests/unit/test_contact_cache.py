@@ -115,7 +115,7 @@ def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
         path.read_bytes().decode("utf-8", "surrogateescape")
         for path in sorted(FIXTURES.rglob("*.vcf"))
     ]
-    downloaded = [addressbook.Card(f"{i}.vcf", f'"e{i}"', t) for i, t in enumerate(texts)]
+    downloaded = [addressbook.Card(f"{i}.vcf", f'"e{i}"', t.encode()) for i, t in enumerate(texts)]
     early = engine.EarlyParse(TODAY)
     for start in range(0, len(downloaded), 7):  # batches, as the multigets hand them over
         early(downloaded[start : start + 7])

@@ -36,7 +36,7 @@ IO_STDLIB = {
 
 ALLOWED = {
     "core": {"icalendar", "netsync.core"},
-    "dav": {"netsync.core", "netsync.dav", "caldav", "niquests", "lxml", "dns"},
+    "dav": {"netsync.core", "netsync.dav", "caldav", "niquests", "lxml", "dns", "publicsuffixlist"},
     "app": {"netsync.core", "netsync.dav", "netsync.app", "keyring", "schedule", "radicale",
             "google", "google_auth_oauthlib", "oauthlib", "requests"},
     "commands": {"netsync.core", "netsync.dav", "netsync.app", "netsync.commands.common"},
