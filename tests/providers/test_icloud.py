@@ -74,10 +74,6 @@ def test_partition_hosts_then_a_second_sync_that_writes_nothing(
     assert writes == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: a card found on the partition host is written to contacts.icloud.com",
-)
 def test_log_changes_only_the_note_on_the_partition_host(
     icloud: ic.ICloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
