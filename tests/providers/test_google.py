@@ -458,3 +458,20 @@ def test_no_token_in_a_debug_log(
     assert "DEBUG" in err and "refused the access token; getting a new one" in err
     for secret in [refresh, gs.CLIENT_SECRET, *google.access_tokens]:
         assert secret not in err
+
+
+def test_no_keep_in_touch_yet_says_to_make_it_in_google_calendar(
+    google: gs.Google,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Google has no MKCALENDAR: a sync that would make the calendar ends with 78 (the
+    config names a calendar that is not there) and says where to make it."""
+    upload(google)
+    monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
+    assert sync(write_config(tmp_path)) == 78
+    err = capsys.readouterr().err
+    assert "there is no calendar named 'Keep in touch'" in err
+    assert "MKCALENDAR answered 405" in err and "Google Calendar: Settings > Add calendar" in err
+    assert f"one of: '{gs.EMAIL}'" in err
