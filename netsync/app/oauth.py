@@ -341,7 +341,10 @@ class _Listener:
         self.port = int(self._sock.getsockname()[1])
 
     def serve(self, take: Callable[[str], None], timeout: float) -> None:
-        self._sock.settimeout(timeout)
+        try:
+            self._sock.settimeout(timeout)
+        except OSError:
+            return  # closed already: the address was pasted
         while True:
             try:
                 conn, _addr = self._sock.accept()

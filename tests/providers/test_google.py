@@ -475,3 +475,27 @@ def test_no_keep_in_touch_yet_says_to_make_it_in_google_calendar(
     assert "there is no calendar named 'Keep in touch'" in err
     assert "MKCALENDAR answered 405" in err and "Google Calendar: Settings > Add calendar" in err
     assert f"one of: '{gs.EMAIL}'" in err
+
+
+def test_a_pasted_address_with_another_state_is_refused(google: gs.Google) -> None:
+    """The state netsync sent must come back (RFC 6749 section 10.12): an address pasted
+    from another sign-in (or made up) gets no token."""
+    import os
+    import re
+
+    client = oauth.Client(oauth.GOOGLE, gs.CLIENT_ID, gs.CLIENT_SECRET)
+    read_end, write_end = os.pipe()
+    paste = os.fdopen(read_end, "r")
+
+    def say(url: str) -> None:
+        back = google.consent_url(url)
+        forged = re.sub(r"state=[^&]+", "state=not-the-one-sent", back)
+        os.write(write_end, forged.encode() + b"\n")
+
+    try:
+        with pytest.raises(oauth.ConsentFailed, match="refused the sign-in"):
+            oauth.consent(client, say=say, paste=paste, timeout=20)
+    finally:
+        paste.close()
+        os.close(write_end)
+    assert not [r for r in google.token_requests if r.get("grant_type") == "authorization_code"]
