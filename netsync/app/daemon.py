@@ -1,9 +1,10 @@
-"""`netsync run` and `netsync set-password`: the long-running shell around ``engine.run_cycle``.
+"""`netsync run`: the long-running shell around ``engine.run_cycle``.
 
 Owns the daemon loop (a ``schedule.Scheduler`` with a cycle every ``[daemon] interval`` and one
-just after local midnight), backoff after failed cycles, signals (SIGTERM/SIGINT stop, SIGHUP
-reloads the config), the systemd notifications (READY, STATUS, WATCHDOG, STOPPING), keeping the
-passwords in use out of every log line, and storing a password in the keyring.
+just after local midnight), backoff after failed cycles (what an error means, and whether
+waiting helps, is app.failures'), signals (SIGTERM/SIGINT stop, SIGHUP reloads the config),
+the systemd notifications (READY, STATUS, WATCHDOG, STOPPING), what it says at default
+verbosity (``ANNOUNCE``), and keeping the passwords in use out of every log line.
 
 Cycles run in a worker thread while the main thread keeps signals and watchdog pings going: a
 server that accepts the connection and never answers would otherwise keep SIGTERM waiting for
@@ -20,7 +21,6 @@ import logging
 import math
 import os
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from netsync.app.engine import Connections, Report
 
 log = logging.getLogger(__name__)
+# What `run` says at default verbosity (SPEC 8): one line when it starts, one per cycle that
+# changed something, a reload. commands/run turns it on; warnings and errors go to ``log``.
+ANNOUNCE = "netsync.run"
+say = logging.getLogger(ANNOUNCE)
 
 STOP_GRACE = 2.5  # seconds an open request gets after SIGTERM; systemd waits 90 s, users less
 STUCK_AFTER = 3600.0  # a cycle this old is hung: stop feeding the watchdog so systemd restarts us
@@ -102,6 +106,22 @@ def status_line(report: Report) -> str:
     if report.writes_failed:
         parts.append(f"{report.writes_failed} writes failed")
     return ", ".join(parts)
+
+
+def changed(report: Report) -> bool:
+    """Whether a cycle wrote anything: a reminder or a contact."""
+    return bool(report.created + report.updated + report.deleted + report.contacts_written)
+
+
+def started_line(settings: Settings) -> str:
+    """What `run` syncs and how often, said once when it starts."""
+    contacts, reminders = settings.contacts, settings.reminders
+    who = f" as {contacts.username}" if contacts.username else ""
+    return (
+        f"netsync running: contacts from {contacts.url}{who}, reminders into the calendar "
+        f'"{reminders.calendar}" at {reminders.url}; a cycle every '
+        f"{_human(settings.interval)} and just after midnight ({settings.source})"
+    )
 
 
 def _human(seconds: int) -> str:
@@ -232,11 +252,7 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
         try:
-            log.info(
-                "netsync running with %s, a cycle every %s and after midnight",
-                self.settings.source,
-                _human(self.settings.interval),
-            )
+            say.info("%s", started_line(self.settings))
             sdnotify.notify("READY=1", "STATUS=first cycle running")
             self._schedule_midnight()
             self._cycle_job()
@@ -362,83 +378,63 @@ class Daemon:
             log.warning(
                 "cycle done with problems (see above; retried next cycle): %s", report.summary()
             )
-        elif report.lines:
-            log.info("cycle done: %s", report.summary())
+        elif changed(report):
+            say.info("cycle done: %s", report.summary())
         else:  # the STATUS= line says it; a journal line every 15 minutes would say nothing
             log.debug("cycle done: %s", report.summary())
         return self.settings.interval, status_line(report)
 
     def _failed(self, err: BaseException | None) -> tuple[int, str]:
-        """Log what went wrong and what to do; return the delay before the retry and a status."""
+        """Log what went wrong and what to do (app.failures decides what ``err`` means);
+        return the delay before the retry and a status."""
         from netsync import dav
-        from netsync.app.secrets import MissingPassword
+        from netsync.app.failures import explain
 
         self.failures += 1
         self._drop_connections()  # fresh connections and passwords (a rotated one) next time
         interval = self.settings.interval
+        meaning = explain(err, service=True, settings=self.settings) if err else None
+        if meaning is None:
+            # A bug. Its message may quote card data (NOTE text), so only its type and where
+            # it happened are logged; `netsync sync` run by hand shows the whole thing.
+            retry = backoff_delay(self.failures, interval=interval)
+            where = "".join(traceback.format_tb(err.__traceback__)) if err else ""
+            name = type(err).__name__
+            log.error(
+                "cycle failed with an unexpected %s (a bug in netsync: please report it "
+                "with the lines below; `netsync sync` shows the full message); retrying in "
+                "%s\n%s",
+                name,
+                _human(retry),
+                where.rstrip(),
+            )
+            return retry, f"internal error ({name}), retrying in {_human(retry)}"
+        what = "; ".join(meaning.what)
+        if not meaning.transient:
+            # A refused login, a wrong URL, a missing password do not heal in seconds; what
+            # the user fixes (a password stored, a config reloaded) is picked up at the next
+            # try without a restart.
+            retry = interval
+            log.error(
+                "%s; %s, then `systemctl reload netsync` (or SIGHUP); retrying in %s",
+                what,
+                meaning.next or f"fix {self.settings.source}",
+                _human(retry),
+            )
+            return retry, f"{meaning.status}, retrying in {_human(retry)}"
         retry = backoff_delay(self.failures, interval=interval)
-        if isinstance(err, dav.AuthFailed):
-            # A refused login does not heal in seconds; a new password (stored, or sent with
-            # a reload) is picked up at the next try without a restart.
-            retry = interval
-            log.error(
-                "%s. Nothing was changed. After fixing the password (netsync "
-                "set-password, the credential file or password_command) reload with "
-                "`systemctl reload netsync` or SIGHUP; retrying in %s",
-                err,
-                _human(retry),
-            )
-            return retry, f"login refused, retrying in {_human(retry)}"
-        if isinstance(err, MissingPassword):
-            retry = interval
-            log.error("%s; retrying in %s", err, _human(retry))
-            return retry, f"no password, retrying in {_human(retry)}"
-        if isinstance(err, dav.WrongCollection):
-            retry = interval
-            log.error(
-                "%s; fix the URL in %s and reload; retrying in %s",
-                err,
-                self.settings.source,
-                _human(retry),
-            )
-            return retry, f"wrong URL, retrying in {_human(retry)}"
-        if isinstance(err, dav.Unreachable):
-            log.warning(
-                "%s; nothing was changed, retrying in %s (attempt %d). If this goes "
-                "on, check that the server is up and reachable from this machine",
-                err,
-                _human(retry),
-                self.failures,
-            )
-            return retry, f"server unreachable, retry {self.failures} in {_human(retry)}"
-        if isinstance(err, dav.DavError):
-            log.warning(
-                "server error: %s; retrying in %s (attempt %d)", err, _human(retry), self.failures
-            )
-            return retry, f"server error, retry {self.failures} in {_human(retry)}"
-        if isinstance(err, OSError | sqlite3.Error):
-            log.error(
-                "cycle failed: %s: %s (is the state directory %s writable, the disk "
-                "full?); retrying in %s",
-                type(err).__name__,
-                err,
-                self.settings.state_dir,
-                _human(retry),
-            )
-            return retry, f"local error ({type(err).__name__}), retrying in {_human(retry)}"
-        # A bug. Its message may quote card data (NOTE text), so only its type and where it
-        # happened are logged; `netsync sync` run by hand shows the whole thing.
-        where = "".join(traceback.format_tb(err.__traceback__)) if err else ""
-        name = type(err).__name__
-        log.error(
-            "cycle failed with an unexpected %s (a bug in netsync: please report it "
-            "with the lines below; `netsync sync` shows the full message); retrying in "
-            "%s\n%s",
-            name,
+        # A server that is down or failing is worth a warning; a local error (the disk, the
+        # state directory) an error.
+        level = logging.WARNING if isinstance(err, dav.DavError) else logging.ERROR
+        log.log(
+            level,
+            "%s; retrying in %s (attempt %d); %s",
+            what,
             _human(retry),
-            where.rstrip(),
+            self.failures,
+            meaning.next,
         )
-        return retry, f"internal error ({name}), retrying in {_human(retry)}"
+        return retry, f"{meaning.status}, retry {self.failures} in {_human(retry)}"
 
     def _reload(self) -> None:
         from netsync.app.config import ConfigError
@@ -464,7 +460,7 @@ class Daemon:
         self.settings = settings
         self.failures = 0
         self._drop_connections()
-        log.info("reloaded %s; running a cycle with it now", settings.source)
+        say.info("reloaded %s; running a cycle with it now", settings.source)
         self._schedule_midnight()
         self._schedule_cycle(1)
         sdnotify.notify("READY=1", "STATUS=config reloaded, cycle starting")

@@ -16,6 +16,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,23 @@ def find_password(
 
     who = f"{account} ({username})" if username else account
     raise MissingPassword(f"no password for {who}: tried {', '.join(tried)}; {NEXT_STEP}")
+
+
+def password_source(account: str, section: Any) -> str:
+    """Where ``find_password`` would take ``section``'s password from, without running its
+    password_command (a second `pass` prompt just to say where it came from would annoy);
+    "" when the section has no username."""
+    if not section.username:
+        return ""
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY", "")
+    for name in _credential_names(account):
+        if credentials and os.path.isfile(os.path.join(credentials, name)):
+            return f"$CREDENTIALS_DIRECTORY/{name}"
+    if section.password_command:
+        return "password_command"
+    if os.environ.get("NETSYNC_PASSWORD"):
+        return "$NETSYNC_PASSWORD"
+    return f"keyring {SERVICE}/{section.username}"
 
 
 def set_password(username: str, password: str) -> str:

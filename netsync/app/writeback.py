@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netsync import dav
@@ -44,6 +44,56 @@ def _patched(
     return notepatch.patch_note(text, notes.replace_block(note, new, language=language))
 
 
+class TooManyConflicts(Exception):
+    """The card changed on the server at every one of MAX_TRIES writes."""
+
+
+def rewrite_card(
+    conn: Any,
+    book: str,
+    href: str,
+    *,
+    etag: str,
+    text: str,
+    change: Callable[[str], str | None],
+    dry_run: bool = False,
+    seen: Callable[[str | None, str], None] = lambda etag, text: None,
+) -> tuple[str, str | None] | None:
+    """Write ``change(text)`` over the card at ``href`` with If-Match ``etag``; on 412 read
+    the card again, apply ``change`` to that version and try again, MAX_TRIES times.
+
+    Returns (the text written, its new ETag or None when the server sent none); None when
+    ``change`` finds nothing to do (None) or the card is gone. ``seen(etag, text)`` hears of
+    every version of the card read or written (the cache). A refusal of ``change`` (it
+    raises) or of the server (DavError) passes up; TooManyConflicts when a phone kept
+    winning. The one loop every card write of netsync goes through.
+    """
+    for _ in range(MAX_TRIES):
+        new_text = change(text)
+        if new_text is None:
+            return None
+        if dry_run:
+            return new_text, etag
+        try:
+            new_etag = conn.call("contacts", addressbook.put_card, href, new_text, etag=etag)
+        except addressbook.Conflict:
+            # Changed on a phone since we read it: read it again and apply our change to
+            # the new version.
+            fresh = conn.call("contacts", addressbook.get_cards, book, [href])
+            if not fresh:
+                return None  # deleted meanwhile
+            text, etag = fresh[0].text, fresh[0].etag
+            seen(etag, text)
+            continue
+        seen(new_etag or None, new_text)
+        return new_text, new_etag or None
+    raise TooManyConflicts(href)
+
+
+class _Unreadable(Exception):
+    """The patched card would not read back as the same contact."""
+
+
 def write_contact(
     conn: Any,
     state: Any,
@@ -59,60 +109,57 @@ def write_contact(
     cached = state.item(book, contact.href)
     if cached is None:
         return contact
-    etag, text = cached[0], cached[1].decode(*ENCODING)
-    for _ in range(MAX_TRIES):
-        try:
-            new_text = _patched(text, observations, report, language)
-        except notepatch.PatchError as err:
-            log.warning(
-                "cannot record contact in %s (%s): %s", contact.uid, contact.href, err.reason
-            )
-            report.writes_failed += 1
-            return contact
+    readings: list[Contact] = []
+
+    def change(text: str) -> str | None:
+        new_text = _patched(text, observations, report, language)
         if new_text is None:
-            return contact
+            return None
         try:  # never write a card that does not read back as the same contact
             after = cards.parse_card(new_text, href=contact.href, today=report.today)
         except cards.CardError as err:
-            after, why = None, str(err)
-        else:
-            why = "its UID would change"
-        if after is None or after.uid != contact.uid:
-            log.warning(
-                "cannot record contact in %s (%s): the new card would not read back (%s)",
-                contact.uid,
-                contact.href,
-                why,
-            )
-            report.writes_failed += 1
+            raise _Unreadable(str(err)) from None
+        if after.uid != contact.uid:
+            raise _Unreadable("its UID would change")
+        readings.append(after)
+        return new_text
+
+    def seen(etag: str | None, text: str) -> None:
+        state.put_item(book, contact.href, etag, text.encode(*ENCODING))
+
+    try:
+        written = rewrite_card(
+            conn,
+            book,
+            contact.href,
+            etag=cached[0],
+            text=cached[1].decode(*ENCODING),
+            change=change,
+            dry_run=report.dry_run,
+            seen=seen,
+        )
+    except notepatch.PatchError as err:
+        log.warning("cannot record contact in %s (%s): %s", contact.uid, contact.href, err.reason)
+    except _Unreadable as err:
+        log.warning(
+            "cannot record contact in %s (%s): the new card would not read back (%s)",
+            contact.uid,
+            contact.href,
+            err,
+        )
+    except (dav.Unreachable, dav.AuthFailed):
+        raise
+    except dav.DavError as err:
+        log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
+    except TooManyConflicts:
+        log.warning(
+            "gave up writing %s after %d conflicts; trying again next cycle", contact.uid, MAX_TRIES
+        )
+    else:
+        if written is None:
             return contact
-        if not report.dry_run:
-            try:
-                etag = (
-                    conn.call("contacts", addressbook.put_card, contact.href, new_text, etag=etag)
-                    or ""
-                )
-            except addressbook.Conflict:
-                # Changed on a phone since we read it: read it again and apply our change to
-                # the new version.
-                fresh = conn.call("contacts", addressbook.get_cards, book, [contact.href])
-                if not fresh:
-                    return contact  # deleted meanwhile
-                text, etag = fresh[0].text, fresh[0].etag
-                state.put_item(book, contact.href, etag, text.encode(*ENCODING))
-                continue
-            except (dav.Unreachable, dav.AuthFailed):
-                raise
-            except dav.DavError as err:
-                log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
-                report.writes_failed += 1
-                return contact
-            state.put_item(book, contact.href, etag or None, new_text.encode(*ENCODING))
         report.contacts_written += 1
         report.lines.append(f"* {contact.name}: {_describe(observations)}")
-        return dataclasses.replace(after, etag=etag)
-    log.warning(
-        "gave up writing %s after %d conflicts; trying again next cycle", contact.uid, MAX_TRIES
-    )
+        return dataclasses.replace(readings[-1], etag=written[1] or "")
     report.writes_failed += 1
     return contact

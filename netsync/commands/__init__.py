@@ -18,13 +18,14 @@ from netsync.commands import (
     due,
     init,
     log,
+    remove,
     run,
     set_password,
     sync,
 )
 from netsync.commands.common import handle, setup_logging
 
-COMMANDS = (sync, due, check, log, run, set_password, demo, init)
+COMMANDS = (sync, due, check, log, run, set_password, demo, init, remove)
 
 
 def build_parser() -> argparse.ArgumentParser:

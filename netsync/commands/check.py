@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import email.utils
-import os
 import re
 import secrets as pysecrets
 import sys
@@ -27,15 +26,18 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from netsync.app import session
+from netsync.app.failures import Meaning, login_advice
+from netsync.app.secrets import password_source
 from netsync.commands.common import (
     EXIT_CONFIG,
     EXIT_NOPERM,
     EXIT_OK,
-    EXIT_UNAVAILABLE,
     diagnose,
+    explain,
     load_config,
 )
 from netsync.core.model import UID_PREFIX, Reminder
+from netsync.dav import origin
 
 SKEW_LIMIT = dt.timedelta(minutes=5)
 WIDTH = 92  # advice is wrapped; URLs and details are not, so they can be copied whole
@@ -51,7 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example:\n  netsync check",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, writes=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +153,7 @@ class _Checker:
         self.conn = self.password(settings, connect)
         self.state(settings, open_state)
         accounts = [("contacts", settings.contacts)]
-        if _origin(settings.reminders.url) != _origin(settings.contacts.url):
+        if origin(settings.reminders.url) != origin(settings.contacts.url):
             accounts.append(("reminders", settings.reminders))
         for which, section in accounts:
             self.server(which, section)
@@ -195,7 +197,7 @@ class _Checker:
                     else "fix these lines in the file (config/netsync.example.toml explains "
                     "every key)",
                 ),
-                EXIT_CONFIG,
+                _meaning(err).code,
             ) from None
         warned = len(settings.warnings)
         self.say(
@@ -208,36 +210,19 @@ class _Checker:
         return settings
 
     def password(self, settings: Any, connect: Callable[[Any], Any]) -> Any:
-        from netsync.app.secrets import MissingPassword, PasswordCommandError
+        from netsync.app.secrets import MissingPassword
 
         try:
             conn = connect(settings)
-        except PasswordCommandError as err:
-            command = settings.contacts.password_command or settings.reminders.password_command
+        except MissingPassword as err:  # PasswordCommandError too
+            meaning = explain(err, settings=settings)
+            assert meaning is not None
             raise _Failed(
-                Verdict(
-                    "FAIL",
-                    "password",
-                    str(err),
-                    f"run `{command}` yourself and see what it prints (its first line is "
-                    "the password)",
-                ),
-                EXIT_CONFIG,
-            ) from None
-        except MissingPassword as err:
-            raise _Failed(
-                Verdict(
-                    "FAIL",
-                    "password",
-                    str(err).split("; run ")[0],
-                    "on a desktop, `netsync set-password`; on a server, password_command in "
-                    "the config or a systemd credential (LoadCredential=netsync-password:FILE)",
-                ),
-                EXIT_CONFIG,
+                Verdict("FAIL", "password", meaning.what[0], meaning.next), meaning.code
             ) from None
         sources = {
-            _password_source("contacts", settings.contacts): None,
-            _password_source("reminders", settings.reminders): None,
+            password_source("contacts", settings.contacts): None,
+            password_source("reminders", settings.reminders): None,
         }
         said = [f"from {s}" if s else "none needed (no username)" for s in sources]
         what = "sign-in (refresh token)" if settings.contacts.oauth else "password"
@@ -255,7 +240,7 @@ class _Checker:
                     f"cannot use {settings.state_dir}: {err.strerror or err}",
                     "make it writable, or set [state] dir to a directory you own",
                 ),
-                EXIT_CONFIG,
+                _meaning(err).code,
             ) from None
         self.say(Verdict("ok", "state", str(settings.state_dir)))
 
@@ -264,13 +249,13 @@ class _Checker:
 
         url = section.url
         try:
-            reply = self.conn.call(which, _options, url)
+            reply = self.conn.call(which, dav.options, url)
         except dav.AuthFailed as err:
             raise self._login_failed(which, section, err) from None
         except dav.Unreachable as err:
             raise self._unreachable(which, url, err) from None
         tls = " over TLS" if urlsplit(url).scheme == "https" else ""
-        self.say(Verdict("ok", "server", f"{_origin(url)} answers{tls}"))
+        self.say(Verdict("ok", "server", f"{origin(url)} answers{tls}"))
         self.clock(url, reply.headers.get("Date") if reply.headers is not None else None)
 
     def clock(self, url: str, date_header: str | None) -> None:
@@ -285,14 +270,14 @@ class _Checker:
         skew = self.now() - server
         seconds = abs(skew.total_seconds())
         if abs(skew) <= SKEW_LIMIT:
-            self.say(Verdict("ok", "clock", f"within {_span(seconds)} of {_origin(url)}"))
+            self.say(Verdict("ok", "clock", f"within {_span(seconds)} of {origin(url)}"))
             return
         side = "ahead of" if skew > dt.timedelta(0) else "behind"
         self.say(
             Verdict(
                 "warn",
                 "clock",
-                f"this machine's clock is {_span(seconds)} {side} {_origin(url)}",
+                f"this machine's clock is {_span(seconds)} {side} {origin(url)}",
                 "what is due today depends on the date, and a server may refuse requests "
                 "from a clock far off: turn on time sync (`timedatectl set-ntp true`)",
             )
@@ -316,14 +301,14 @@ class _Checker:
                     "set [contacts] url to the address book, your principal or the server "
                     "root; `netsync init` lists what there is",
                 ),
-                EXIT_CONFIG,
+                _meaning(err).code,
             ) from None
         except dav.Unreachable as err:
             raise self._unreachable("contacts", url, err) from None
         except dav.DavError as err:
             raise self._wrong_url("contacts", url, err) from None
         if settings.contacts.username:
-            self.say(Verdict("ok", "login", f"{settings.contacts.username} at {_origin(url)}"))
+            self.say(Verdict("ok", "login", f"{settings.contacts.username} at {origin(url)}"))
         self.say(Verdict("ok", "address books", ", ".join(books)))
 
     def calendar(self, settings: Any) -> str:
@@ -350,7 +335,7 @@ class _Checker:
                     str(err),
                     "set [reminders] url to the calendar, your principal or the server root",
                 ),
-                EXIT_CONFIG,
+                _meaning(err).code,
             ) from None
         except dav.Unreachable as err:
             raise self._unreachable("reminders", url, err) from None
@@ -365,7 +350,7 @@ class _Checker:
                         f'make a calendar called "{name}" in your calendar app, or set '
                         "[reminders] calendar to one you can write to",
                     ),
-                    EXIT_CONFIG,
+                    _meaning(err).code,
                 ) from None
             raise self._wrong_url("reminders", url, err) from None
         self.say(Verdict("ok", f"calendar {name!r}", cal + made))
@@ -391,7 +376,7 @@ class _Checker:
             raise self._login_failed("reminders", settings.reminders, err) from None
         except dav.Unreachable as err:
             raise _Failed(
-                Verdict("FAIL", "server", *_diagnosed(cal, err)), EXIT_UNAVAILABLE
+                Verdict("FAIL", "server", *_diagnosed(cal, err)), _meaning(err).code
             ) from None
         except dav.DavError as err:
             who = settings.reminders.username or "you"
@@ -404,7 +389,7 @@ class _Checker:
                     "set [reminders] calendar to a new name (netsync makes that calendar) or "
                     "to one you can write to, or ask the calendar's owner for write access",
                 ),
-                EXIT_CONFIG,
+                _meaning(err).code,
             ) from None
         try:
             if etag is None:  # no ETag with the PUT: read it, for If-Match
@@ -435,40 +420,16 @@ class _Checker:
                 Verdict("FAIL", "sign-in", err.reason, f"sign in again with `{FIX}`"),
                 EXIT_NOPERM,
             )
-        if not section.username:
-            advice = f"the server wants a login: set [{which}] username (and give the password)"
-        else:
-            source = _password_source(which, section)
-            fix = {
-                "keyring": "store the right one with `netsync set-password"
-                + (" --for reminders`" if which == "reminders" else "`"),
-                "password_command": f"check what `{section.password_command}` prints",
-                "$NETSYNC_PASSWORD": "check it",
-            }.get(source.split(" ")[0], "check that file")
-            advice = (
-                f"the password came from {source}: {fix}; and check [{which}] username "
-                f"({section.username!r})"
-            )
-            host = urlsplit(section.url).hostname or ""
-            if host.endswith(("icloud.com", "fastmail.com")):
-                advice += "; this provider wants an app-specific password, not your own"
-            from netsync.dav import providers
-
-            found = providers.provider_for_url(section.url)
-            if found is not None and found.oauth:
-                advice = (
-                    f"{found.name} takes no password, only its own sign-in (OAuth): run "
-                    f"`netsync init --provider {found.key}`"
-                )
-        detail = str(err).split(";")[0]  # AuthFailed ends in "check the username and password"
-        return _Failed(Verdict("FAIL", "login", detail, advice), EXIT_NOPERM)
+        meaning = _meaning(err)
+        advice = login_advice(which, section)
+        return _Failed(Verdict("FAIL", "login", meaning.what[0], advice), meaning.code)
 
     def _unreachable(self, which: str, url: str, err: Any) -> _Failed:
         """A 5xx after the server answered OPTIONS: a web server that is not DAV answers
         PROPFIND with 405 or 501, which is a wrong URL, not an outage."""
         if " answered 405" in err.reason or " answered 501" in err.reason:
             return self._wrong_url(which, url, err)
-        return _Failed(Verdict("FAIL", "server", *_diagnosed(url, err)), EXIT_UNAVAILABLE)
+        return _Failed(Verdict("FAIL", "server", *_diagnosed(url, err)), _meaning(err).code)
 
     def _wrong_url(self, which: str, url: str, err: Exception) -> _Failed:
         """What is at ``url``, for a failure that is not about the login or the network."""
@@ -503,33 +464,20 @@ class _Checker:
         )
 
 
-def _options(client: Any, url: str) -> Any:
-    return client.request(url, "OPTIONS")
-
-
 def _propfind_status(client: Any, url: str) -> int:
     return int(client.propfind(url, _PROPFIND, depth=0).status)
 
 
-def _password_source(account: str, section: Any) -> str:
-    """Where the password of a section comes from, in secrets' order, without running
-    password_command (a second `pass` prompt just to say where it came from would annoy)."""
-    if not section.username:
-        return ""
-    credentials = os.environ.get("CREDENTIALS_DIRECTORY", "")
-    for name in (f"netsync-password-{account}", "netsync-password"):
-        if credentials and os.path.isfile(os.path.join(credentials, name)):
-            return f"$CREDENTIALS_DIRECTORY/{name}"
-    if section.password_command:
-        return "password_command"
-    if os.environ.get("NETSYNC_PASSWORD"):
-        return "$NETSYNC_PASSWORD"
-    return f"keyring netsync/{section.username}"
-
-
 def _diagnosed(url: str, err: Any) -> tuple[str, str]:
-    reason, advice = diagnose(url, err, trust="set [contacts] ca_file to its path")
-    return f"{_origin(url)}: {reason}", advice
+    reason, advice = diagnose(url, err)
+    return f"{origin(url)}: {reason}", advice
+
+
+def _meaning(err: BaseException) -> Meaning:
+    """What app.failures says ``err`` means (check knows only errors it knows)."""
+    meaning = explain(err, wrote=False)
+    assert meaning is not None, err
+    return meaning
 
 
 def _status(err: BaseException) -> str:
@@ -541,11 +489,6 @@ def _status(err: BaseException) -> str:
         return f"{status} {reason}".strip()
     answered = re.search(r"answered (\d{3})", str(err))
     return f"it answered {answered.group(1)}" if answered else str(err)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
 
 
 def _span(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""What the commands share: exit codes, the one map from errors to messages and exit codes,
+"""What the commands share: exit codes and errors as messages (decided in app.failures),
 logging, the config, a cycle run on this terminal, and printing a report.
 
 Commands import this module and the app; they never import each other.
@@ -10,11 +10,38 @@ import argparse
 import datetime as dt
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+# The exit codes and the errors' meaning are app.failures'; the commands take them from here.
+from netsync.app.failures import (
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_NOPERM,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Failed,
+    UsageError,
+    diagnose,
+    explain,
+)
+
+__all__ = [  # what commands import from here besides this module's own
+    "EXIT_CONFIG",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOPERM",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "Failed",
+    "UsageError",
+    "diagnose",
+    "explain",
+]
 
 if TYPE_CHECKING:
     from netsync.app.config import Settings
@@ -22,74 +49,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netsync")
 
-EXIT_OK = 0
-EXIT_PARTIAL = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 75
-EXIT_NOPERM = 77
-EXIT_CONFIG = 78
-
-
-class UsageError(Exception):
-    """Bad arguments that argparse could not catch (exit 2)."""
-
 
 def parse_date(text: str) -> dt.date:
-    """An argparse type: a date as YYYY-MM-DD."""
+    """An argparse type: a date as YYYY-MM-DD (``--today``: runs made reproducible)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def exit_code(err: BaseException) -> int | None:
-    """The exit code of a known error (SPEC 8); None for anything else (a bug)."""
-    from netsync import dav
-    from netsync.app.config import ConfigError
-    from netsync.app.secrets import MissingPassword
-
-    if isinstance(err, ConfigError | MissingPassword | dav.WrongCollection):
-        return EXIT_CONFIG
-    if isinstance(err, dav.AuthFailed):
-        return EXIT_NOPERM
-    if isinstance(err, dav.DavError):
-        return EXIT_UNAVAILABLE
-    if isinstance(err, UsageError):
-        return EXIT_USAGE
-    if isinstance(err, KeyboardInterrupt):
-        return 130
-    return None
-
-
 def handle(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """The one place where errors become messages and exit codes."""
-    from netsync import dav
-    from netsync.app.config import ConfigError
-
+    """Run a command; a known error becomes its message on stderr and its exit code
+    (app.failures decides both). ``args.writes`` False: the command wrote nothing (so far);
+    ``args.redo``: the command to run again, when no later run would finish its job;
+    ``args.settings``: the config it loaded (load_config keeps it there)."""
     try:
         return func(args)
     except (Exception, KeyboardInterrupt) as err:
-        code = exit_code(err)
-        if code is None:
+        meaning = explain(
+            err,
+            wrote=getattr(args, "writes", True),
+            redo=getattr(args, "redo", ""),
+            settings=getattr(args, "settings", None),
+        )
+        if meaning is None:
             raise
-        if isinstance(err, ConfigError):
-            for problem in err.problems:
-                print(f"netsync: config: {problem}", file=sys.stderr)
-        elif isinstance(err, dav.WrongCollection):
-            print(f"netsync: {err}; fix the URL in the config", file=sys.stderr)
-        elif isinstance(err, dav.Unreachable):
-            print(
-                f"netsync: {err}; try again later (what this run wrote is safe: the next run "
-                "reads everything afresh and finishes the job)",
-                file=sys.stderr,
-            )
-        elif isinstance(err, dav.AuthFailed):
-            print(f"netsync: {err}", file=sys.stderr)
-        elif isinstance(err, dav.DavError):
-            print(f"netsync: server error: {err}", file=sys.stderr)
-        elif not isinstance(err, KeyboardInterrupt):
-            print(f"netsync: {err}", file=sys.stderr)
-        return code
+        for line in meaning.lines():
+            print(f"netsync: {line}", file=sys.stderr)
+        return meaning.code
 
 
 # -- logging --------------------------------------------------------------------------------
@@ -163,10 +150,13 @@ class _Formatter(logging.Formatter):
 
 
 def load_config(args: argparse.Namespace) -> Settings:
+    """The config of ``--config`` (or the default); kept in ``args.settings`` so that an
+    error later in the command can say where its password came from."""
     from netsync.app.config import default_config_path, load_settings
 
     path = args.config or default_config_path()
     settings = load_settings(path)
+    args.settings = settings
     for warning in settings.warnings:
         log.warning("%s", warning)
     return settings
@@ -200,7 +190,7 @@ class TerminalProgress:
         from netsync.app.engine import _quiet
 
         quiet = logging.getLogger().level >= logging.ERROR
-        if quiet or not sys.stderr.isatty() or stderr_is_journal():
+        if quiet or not is_terminal(sys.stderr) or stderr_is_journal():
             return _quiet
         return cls()
 
@@ -222,30 +212,33 @@ class TerminalProgress:
 
 
 def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
-    """The plan as rows for `due`: overdue follow-ups first, then by day."""
+    """The plan as rows for `due`, by day. ``overdue_days``: how late a follow-up is (its due
+    date passed); ``gifts``: the person's gift ideas, on an occasion."""
     from netsync.core.model import DIGEST, FOLLOW_UP
     from netsync.core.planner import due_of_uid
 
-    names = {c.uid: c.name for c in report.contacts}
+    people = {c.uid: c for c in report.contacts}
     end = report.today + dt.timedelta(days=days)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in report.wanted:
         if r.day > end or r.kind == DIGEST:
             continue
         due = due_of_uid(r.uid) if r.kind == FOLLOW_UP else r.day
         overdue = (report.today - due).days if due and due < report.today else 0
+        person = people.get(r.contact_uid)
         rows.append(
             {
                 "date": r.day.isoformat(),
                 "kind": r.kind,
-                "contact": names.get(r.contact_uid, ""),
+                "contact": person.name if person else "",
                 "uid": r.contact_uid,
                 "summary": r.summary,
                 "due": due.isoformat() if due else r.day.isoformat(),
                 "overdue_days": overdue,
+                "gifts": list(person.ledger.gifts) if person and r.kind != FOLLOW_UP else [],
             }
         )
-    rows.sort(key=lambda row: (row["overdue_days"] == 0, row["date"], row["kind"], row["contact"]))
+    rows.sort(key=lambda row: (row["date"], -row["overdue_days"], row["kind"], row["contact"]))
     return rows
 
 
@@ -256,19 +249,23 @@ def _days(n: int) -> str:
 def print_agenda(
     rows: Sequence[dict[str, Any]], *, today: dt.date, days: int, out: Any = None
 ) -> None:
-    """Overdue follow-ups first, then this week, then what is further ahead."""
+    """By the day each reminder is on: overdue follow-ups (on today's list, their due date
+    passed), the rest of today, this week, and what is further ahead. A late follow-up that
+    max_per_day moved to a later day is listed on that day, saying how late it is: a person
+    on tomorrow's list is not overdue today."""
     out = out or sys.stdout
     colour = use_colour(out)
     if not rows:
         print(f"Nothing due in the next {days} days.", file=out)
         return
-    week_end = (today + dt.timedelta(days=6)).isoformat()
+    day0, week_end = today.isoformat(), (today + dt.timedelta(days=6)).isoformat()
     sections = [
-        ("Overdue", [r for r in rows if r["overdue_days"]]),
-        ("This week", [r for r in rows if not r["overdue_days"] and r["date"] <= week_end]),
+        ("Overdue", [r for r in rows if r["date"] <= day0 and r["overdue_days"]]),
+        ("Today", [r for r in rows if r["date"] <= day0 and not r["overdue_days"]]),
+        ("This week", [r for r in rows if day0 < r["date"] <= week_end]),
         (
             f"Ahead (to {(today + dt.timedelta(days=days)).isoformat()})",
-            [r for r in rows if not r["overdue_days"] and r["date"] > week_end],
+            [r for r in rows if r["date"] > week_end],
         ),
     ]
     for title, section in sections:
@@ -277,8 +274,7 @@ def print_agenda(
         print(paint(title, "today", colour), file=out)
         for r in section:
             day = dt.date.fromisoformat(r["date"])
-            when = f"{day:%a %d %b}"
-            line = f"  {when}  {r['kind']:<11} {r['summary']}"
+            line = f"  {day:%a %d %b}  {r['kind']:<11} {r['summary']}"
             if r["overdue_days"]:
                 late = f"  (due {r['due']}, {_days(r['overdue_days'])} ago)"
                 line = paint(line, "overdue", colour) + paint(late, "dim", colour)
@@ -287,6 +283,9 @@ def print_agenda(
             else:
                 line = paint(line, r["kind"], colour)
             print(line, file=out)
+            if r["gifts"]:
+                ideas = "; ".join(" ".join(g.split()) for g in r["gifts"])
+                print(paint(f"{'':26}gift ideas: {ideas}", "dim", colour), file=out)
 
 
 def print_report(report: Report, out: Any = None) -> None:
@@ -307,51 +306,18 @@ _COLOURS = {
 }
 
 
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (False for a pipe, a file, a closed or fake stream)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def use_colour(stream: Any) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set (no-color.org)."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    return is_terminal(stream) and "NO_COLOR" not in os.environ
 
 
 def paint(text: str, what: str, colour: bool) -> str:
     return f"\033[{_COLOURS[what]}m{text}\033[0m" if colour and what in _COLOURS else text
-
-
-def diagnose(url: str, err: Any, *, trust: str) -> tuple[str, str]:
-    """(what went wrong, what to do) for a server that could not be reached. ``trust`` says
-    how to trust a private CA where the caller is ("set [contacts] ca_file to its path",
-    "pass --ca-file with it"). Shared with `netsync init`."""
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    reason = str(getattr(err, "reason", err))
-    low = reason.lower()
-    failed = re.search(r"certificate verify failed: ([^(]+?)\s*\(", reason)
-    if failed or "certificate" in low:
-        said = failed.group(1) if failed else "see -v"
-        return (
-            f"TLS certificate not trusted: {said}",
-            f"if {host} is your own server with a self-signed certificate or a private CA, "
-            f"save that certificate as PEM and {trust} (`openssl s_client -showcerts -connect "
-            f"{host}:{port} </dev/null` shows it); otherwise the URL may name the wrong host",
-        )
-    if "wrong_version_number" in low or "record layer" in low or "http request" in low:
-        return (
-            f"{host}:{port} does not speak https (TLS)",
-            f"if the server speaks plain http there (Radicale on port 5232 without TLS), "
-            f"write http://{parts.netloc}/ instead; the password then crosses the network "
-            "unencrypted, so only on a network you trust",
-        )
-    if "refused" in low:
-        return (
-            "connection refused",
-            f"nothing listens at {host}:{port}: is the server running, and are the host and "
-            "port right?",
-        )
-    if "timed out" in low:
-        return "no answer in time", "check the network; a slow server: raise [contacts] timeout"
-    if any(word in low for word in ("name or service", "resolve", "getaddrinfo", "nodename")):
-        return (
-            f"the host name {host} is unknown",
-            "check the address for a typo, and that this machine can look up names (DNS)",
-        )
-    return reason, "check the URL, the network, and that the server is up"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
 from netsync.app.session import today_for
 from netsync.commands.common import (
@@ -19,9 +18,6 @@ from netsync.commands.common import (
     run_once,
 )
 
-if TYPE_CHECKING:
-    pass
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -34,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--days", type=int, default=14, metavar="N", help="look N days ahead (14)")
     p.add_argument("--today", type=parse_date, metavar="DATE", help="as if today were DATE")
     p.add_argument("--json", action="store_true", help="a JSON list instead of a table")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, writes=False)  # a dry run: an error says nothing of writes
 
 
 def run(args: argparse.Namespace) -> int:

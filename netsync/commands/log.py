@@ -1,8 +1,16 @@
-"""`netsync log QUERY`: record contact with a person (SPEC 6, 8)."""
+"""`netsync log QUERY`: record contact with a person (SPEC 6, 8).
+
+The query ignores case and accents: names and query are compared as anyascii makes them
+(``Zoë`` -> ``Zoe``, ``Søren`` -> ``Soren``, ``Straße`` -> ``Strasse``), since ø, æ, ß and ł
+have no decomposition in Unicode that stripping accents could use. ``--date`` is read as a
+``last:`` line in the note is (core.notes.read_date). Organisations get no follow-ups, so
+they are not offered as a person to log.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,44 +25,70 @@ from netsync.commands.common import (
     run_once,
 )
 
+DATES = "YYYY-MM-DD, D-M-YYYY, today or yesterday (vandaag, gisteren)"
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "log",
         help="record contact with a person",
         description="Record that you were in touch with someone: writes `last:` into the "
-        "contact's NOTE (only if newer than what is there) and re-plans their follow-up.",
+        "contact's NOTE (only if newer than what is there) and re-plans their follow-up. "
+        "The query ignores case and accents (zoe finds Zoë, soren finds Søren).",
         epilog='examples:\n  netsync log "Alice Jansen" --via call\n'
-        "  netsync log alice@example.org --date 2026-11-20 --via visit",
+        "  netsync log alice@example.org --date 2026-11-20 --via visit\n"
+        "  netsync log soren --date gisteren",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("query", help="part of the name, an e-mail address, or the contact's UID")
     p.add_argument("--via", default="", metavar="HOW", help="how: call, visit, coffee, ...")
-    p.add_argument("--date", type=parse_date, metavar="DATE", help="when (default: today)")
+    p.add_argument("--date", metavar="DATE", help=f"when (default: today): {DATES}")
     p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, writes=False)  # until it has found the person (observe)
+
+
+def folded(text: str) -> str:
+    """``text`` as the query compares it: ASCII, case-folded, single spaces."""
+    from anyascii import anyascii
+
+    return " ".join(anyascii(text).casefold().split())
 
 
 def find_contacts(contacts: Sequence[Any], query: str) -> list[Any]:
-    """Contacts matching part of the name, an e-mail address or the UID. An exact match of
-    the whole name, an address or the UID wins over partial name matches."""
-    q = query.strip().casefold()
+    """People matching part of the name, an e-mail address or the UID, ignoring case and
+    accents. An exact match of the whole name, an address or the UID wins over partial name
+    matches. Organisations are never among them (see ``organisations``)."""
+    people = [c for c in contacts if not c.is_org]
+    uid, q = query.strip(), folded(query)
     exact = [
         c
-        for c in contacts
-        if c.uid == query.strip() or c.name.casefold() == q or q in (e.casefold() for e in c.emails)
+        for c in people
+        if c.uid == uid or folded(c.name) == q or q in (folded(e) for e in c.emails)
     ]
     if exact:
         return exact
-    return [c for c in contacts if q and q in c.name.casefold()]
+    return [c for c in people if q and q in folded(c.name)]
+
+
+def organisations(contacts: Sequence[Any], query: str) -> list[Any]:
+    """The organisations the query would have found, to say why they are not offered."""
+    orgs = [c for c in contacts if c.is_org]
+    q = folded(query)
+    return [c for c in orgs if q and (c.uid == query.strip() or q in folded(c.name))]
 
 
 def run(args: argparse.Namespace) -> int:
     from netsync.core.learn import Observation
+    from netsync.core.notes import read_date
 
     settings = load_config(args)
     today = today_for(settings, args.today)
-    day = args.date or today
+    day = today
+    if args.date is not None:
+        found = read_date(args.date, today=today)
+        if found is None:
+            raise UsageError(f"--date: not a date: {args.date!r}; write {DATES}")
+        day = found
     if day > today:
         raise UsageError(f"--date {day} is in the future")
     chosen: list[Any] = []
@@ -62,8 +96,13 @@ def run(args: argparse.Namespace) -> int:
     def observe(contacts: Sequence[Any]) -> list[Observation]:
         matches = find_contacts(contacts, args.query)
         if len(matches) != 1:
-            raise AmbiguousQuery(args.query, matches)
+            raise AmbiguousQuery(args.query, matches, organisations(contacts, args.query))
         chosen.append(matches[0])
+        args.writes = True  # the contact's card is written next; no `sync` would redo it
+        args.redo = shlex.join(
+            ["netsync", "log", args.query, "--date", day.isoformat()]
+            + (["--via", args.via] if args.via.strip() else [])
+        )
         return [Observation(matches[0].uid, day, args.via.strip(), "netsync log")]
 
     report = run_once(settings, today=today, dry_run=False, extra=observe)
@@ -78,8 +117,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 class AmbiguousQuery(UsageError):
-    def __init__(self, query: str, matches: Sequence[Any]) -> None:
-        if not matches:
+    def __init__(self, query: str, matches: Sequence[Any], orgs: Sequence[Any] = ()) -> None:
+        if not matches and orgs:
+            names = ", ".join(c.name for c in orgs)
+            text = (
+                f"{query!r} matches only an organisation ({names}); netsync keeps follow-ups "
+                "for people, so log the person you were in touch with"
+            )
+        elif not matches:
             text = f"no contact matches {query!r}"
         else:
             names = "\n".join(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
-import sys
 from typing import TYPE_CHECKING
 
 from netsync.app import session
-from netsync.app.daemon import Daemon, RedactSecrets
-from netsync.commands.common import EXIT_CONFIG, load_config
+from netsync.app.daemon import ANNOUNCE, Daemon, RedactSecrets
+from netsync.commands.common import load_config
 
 if TYPE_CHECKING:
     from netsync.app.config import Settings
@@ -38,15 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load()  # ConfigError -> exit 78 in common.handle
     conn = session.connections(settings)  # MissingPassword -> exit 78
-    try:
-        session.open_state(settings).close()
-    except (OSError, sqlite3.Error) as err:
-        print(
-            f"netsync: cannot use the state directory {settings.state_dir}: {err}; set "
-            "[state] dir, or StateDirectory= in the unit",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
+    session.open_state(settings).close()  # unusable: exit 78 (app.failures), not a loop
+    # What it syncs, how often, and each cycle that changed something: at default
+    # verbosity too (SPEC 8); -q leaves errors only.
+    announce = logging.getLogger(ANNOUNCE)
+    if not args.quiet:
+        announce.setLevel(min(logging.getLogger().getEffectiveLevel(), logging.INFO))
     redact = RedactSecrets()
     redact.add(conn.contacts.password, conn.reminders.password)
     handlers = list(logging.getLogger().handlers)
@@ -57,3 +52,4 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for handler in handlers:
             handler.removeFilter(redact)
+        announce.setLevel(logging.NOTSET)

@@ -16,6 +16,7 @@ from netsync.commands.common import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
+    is_terminal,
     load_config,
 )
 
@@ -55,7 +56,7 @@ HEADLESS_HINT = (
 
 
 def _ask(username: str, url: str) -> str:
-    if not sys.stdin.isatty():
+    if not is_terminal(sys.stdin):
         # `pass show dav/alice | netsync set-password`: no prompt, no echo to worry about.
         return sys.stdin.readline().rstrip("\r\n")
     parts = urlsplit(url)
@@ -142,7 +143,7 @@ def sign_in_again(settings: Settings) -> int:
 
     c = settings.contacts
     client = oauth.Client(oauth.GOOGLE, c.oauth_client_id, c.oauth_client_secret)
-    tty = sys.stdin.isatty()
+    tty = is_terminal(sys.stdin)
     who = c.username or "yourself"
     print(f"Sign in to {client.endpoints.name} as {who}: open this link in a browser,")
 

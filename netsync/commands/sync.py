@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.writes = not args.dry_run  # what an error then says (app.failures)
     settings = load_config(args)
     report = run_once(settings, today=today_for(settings, args.today), dry_run=args.dry_run)
     print_report(report)

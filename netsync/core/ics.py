@@ -315,3 +315,16 @@ def _local_date(item: Component, name: str, zone: dt.tzinfo | None) -> dt.date |
             value = value.astimezone(zone or dt.UTC)
         return value.date()
     return value if isinstance(value, dt.date) else None
+
+
+def own_uid(data: bytes | str) -> str | None:
+    """The netsync UID of a calendar object (of its master VEVENT/VTODO), or None when the
+    object is not netsync's or cannot be read at all: whether netsync made it, also when it
+    no longer reads as a reminder (`netsync remove`). Never raises."""
+    try:
+        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+        item = _own_component(Calendar.from_ical(text))
+    except Exception as err:  # foreign data may be broken in any way
+        log.debug("not a readable calendar object: %s: %s", type(err).__name__, err)
+        return None
+    return None if item is None else _text(item, "UID")

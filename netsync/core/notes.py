@@ -334,3 +334,19 @@ def _spell(date: PartialDate) -> str:
     if date.year is None:
         return f"--{date.month:02d}-{date.day:02d}"
     return f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
+
+
+def read_date(text: str, *, today: dt.date) -> dt.date | None:
+    """A date in any spelling a ``last:`` line takes (``2026-11-24``, ``24-11-2026``,
+    ``today``, ``gisteren``...), or None: `netsync log --date` reads dates as the block does."""
+    found = _date(text.strip(), today)
+    return found[0] if found is not None else None
+
+
+def without_blocks(text: str) -> str:
+    """The note with every ``[netsync]`` block taken out, and the separator each one owns:
+    the user's text as ``parse_note`` reads it (`netsync remove --notes`)."""
+    lines = _lines(text)
+    for first, last, _ in reversed(_blocks(lines)):
+        text = _remove(text, lines[first].start, lines[last].end)
+    return text

@@ -12,6 +12,8 @@ from netsync.dav.client import (
     call,
     check_status,
     connect,
+    options,
+    origin,
     translated_errors,
 )
 
@@ -27,5 +29,7 @@ __all__ = [
     "call",
     "check_status",
     "connect",
+    "options",
+    "origin",
     "translated_errors",
 ]

@@ -57,7 +57,9 @@ class AuthFailed(DavError):
 
     def __init__(self, url: str, username: str) -> None:
         who = f"user {username!r}" if username else "no username"
-        super().__init__(f"{_host(url)} refused the login ({who}); check the username and password")
+        super().__init__(
+            f"{origin(url)} refused the login ({who}); check the username and password"
+        )
         self.url = url
         self.username = username
 
@@ -101,9 +103,16 @@ class Account:
     tokens: BearerTokens | None = None  # OAuth 2.0 (Google): bearer tokens, no password
 
 
-def _host(url: str) -> str:
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (the URL itself when it has no host): where
+    credentials go, and how messages name a server."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+
+
+def options(client: Any, url: str) -> Any:
+    """An OPTIONS request: whether anything answers at ``url`` (its Date header, too)."""
+    return client.request(url, "OPTIONS")
 
 
 CONNECT_TIMEOUT = 10.0  # seconds to open a connection: a live server answers in well under one
@@ -229,9 +238,9 @@ def _request(
     if refusal:
         raise ForeignOrigin(url, refusal)
     client.timeout = timeouts(method, client.read_timeout)
-    origin = _origin(url)
+    key = _origin(url)
     for attempt in range(1, RATE_LIMITED_TRIES + 1):
-        PACE.wait(origin)
+        PACE.wait(key)
         try:
             return send(url, method, body, headers)
         except caldav_error.RateLimitError as err:
@@ -249,9 +258,13 @@ def _request(
                 failing.status = int(status) if str(status).isdigit() else None
                 raise failing from err
             log.warning(
-                "%s answered %s to %s: waiting %.0f s, as it asks", _host(url), status, method, wait
+                "%s answered %s to %s: waiting %.0f s, as it asks",
+                origin(url),
+                status,
+                method,
+                wait,
             )
-            PACE.hold(origin, wait)
+            PACE.hold(key, wait)
     raise AssertionError("unreachable")
 
 
@@ -270,6 +283,7 @@ def _check_redirect(client: Any, response: Any) -> None:
 
 
 def _origin(url: str) -> str:
+    """The origin as a key: scheme and host case-folded (PACE holds one per server)."""
     parts = urlsplit(url)
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
@@ -290,7 +304,9 @@ def translated_errors(url: str, username: str) -> Iterator[None]:
     except caldav_error.AuthorizationError as err:
         if getattr(err, "status", None) == 401:
             raise AuthFailed(url, username) from err
-        raise DavError(f"{_host(url)} refused access: {err}") from err
+        refused = DavError(f"{origin(url)} refused access: {err}")
+        refused.status = 403
+        raise refused from err
     except caldav_error.RateLimitError as err:
         raise Unreachable(url, f"the server is overloaded ({err})") from err
     except Exception as err:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from netsync.dav import wire
-from netsync.dav.client import Anonymous, DavError, WrongCollection, check_status
+from netsync.dav.client import Anonymous, DavError, WrongCollection, check_status, origin
 from netsync.dav.collection import ADDRESS_BOOK, CALENDAR, Flavour
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def _describe(
     except AuthorizationError as err:
         if getattr(err, "status", None) == 401 and not getattr(client, "username", None):
             raise Anonymous(
-                f"{_origin(url)} shows nothing to a client without a login at {url}: if the "
+                f"{origin(url)} shows nothing to a client without a login at {url}: if the "
                 f"server takes no login, give the {flavour.noun}'s own URL in the config; if "
                 "it wants one, set username"
             ) from err
@@ -304,11 +304,6 @@ def _collections_in(
 
 def _local(clark: str) -> str:
     return clark.rsplit("}", 1)[-1]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
 
 
 # ---------------------------------------------------------------------------------------------

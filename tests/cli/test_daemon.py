@@ -331,6 +331,45 @@ def test_log_keeps_timestamps_when_stderr_is_not_the_journal(day: DayInTheLife) 
     assert re.match(r"\d\d:\d\d:\d\d (INFO|DEBUG|WARNING) netsync", first), first
 
 
+def test_at_default_verbosity_it_says_what_it_does_and_no_more(
+    radicale: servers.Server, tmp_path: Path
+) -> None:
+    """SPEC 8, issue 13 point 7: one line when it starts (what it syncs, how often), one for
+    each cycle that changed something, and nothing for the cycles that changed nothing."""
+    put(radicale, card(920, "Dora Default", birthday_in=12))
+    config = write_config(radicale, tmp_path, extra=INTERVAL)
+    notes = Notifications()
+    try:
+        with running(config, notes) as proc:
+            notes.wait_for(lambda f: f == "READY=1")
+            first = reminder_count(notes.wait_for(is_cycle_status))
+            quiet = [notes.wait_for(is_cycle_status) for _ in "12"]  # nothing to write
+            put(radicale, card(921, "Emil Extra", birthday_in=22))
+            notes.wait_for(lambda f: is_cycle_status(f) and reminder_count(f) > first)
+            quiet.append(notes.wait_for(is_cycle_status))
+            code, _ = proc.stop()
+            lines = proc.text().splitlines()
+    finally:
+        notes.close()
+    assert code == 0
+    assert not [status for status in quiet if "written" in status]
+    started, *cycles = lines
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d INFO netsync\.run: netsync running: contacts from "
+        + re.escape(f"{radicale.addressbook} as alice, reminders into the calendar ")
+        + re.escape(f'"Keep in touch" at {radicale.calendar_home}; a cycle every 1 s and ')
+        + re.escape(f"just after midnight ({config})"),
+        started,
+    ), started
+    assert len(cycles) == 2, lines
+    for line in cycles:
+        assert re.fullmatch(
+            r"\d\d:\d\d:\d\d INFO netsync\.run: cycle done: \d+ contacts read, "
+            r"[1-9]\d* reminders created, 0 updated, 0 deleted",
+            line,
+        ), line
+
+
 # --- failures -----------------------------------------------------------------------------
 
 

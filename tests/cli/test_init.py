@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import pty
 import re
-import select
 import stat
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +25,7 @@ import pytest
 import servers
 import twisted
 from memkeyring import MemoryKeyring
+from pty_session import Terminal
 from scenario import TODAY, upload_sample
 
 from netsync import commands
@@ -455,76 +453,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 # -- on a terminal ------------------------------------------------------------------------------
 
-# Make the pty the child's controlling terminal (getpass reads /dev/tty), then run init.
-BOOT = (
-    "import fcntl, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "from netsync.commands import main; sys.exit(main(sys.argv[1:]))"
-)
-
-
-class Terminal:
-    """A program on a pseudo-terminal, driven as a person would: wait for a question, answer."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", BOOT, *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.fd = master
-        self.buffer = ""
-        self.pos = 0
-
-    def _read(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return True
-        try:
-            data = os.read(self.fd, 4096)
-        except OSError:  # EIO: the other side is closed
-            return False
-        self.buffer += data.decode("utf-8", "replace")
-        return bool(data)
-
-    def expect(self, text: str, timeout: float = 30) -> str:
-        """Wait until ``text`` appears after what was matched before; what came in between."""
-        deadline = time.monotonic() + timeout
-        while text not in self.buffer[self.pos :]:
-            if time.monotonic() > deadline or not self._read(0.2):
-                raise AssertionError(f"never saw {text!r}; the terminal shows:\n{self.buffer}")
-        start = self.pos
-        self.pos = self.buffer.index(text, self.pos) + len(text)
-        return self.buffer[start : self.pos]
-
-    def answer(self, line: str) -> None:
-        os.write(self.fd, line.encode() + b"\r")  # the Enter key
-
-    def interrupt(self, then: str) -> None:
-        """Ctrl-C (the tty sends SIGINT), until ``then`` shows. Python's input() loses a
-        SIGINT that lands between printing the prompt and blocking in read() (CPython's
-        my_fgets checks signals only after an EINTR); a person is never that quick, a test is,
-        so it presses again."""
-        for _ in range(10):
-            os.write(self.fd, b"\x03")
-            try:
-                self.expect(then, timeout=2)
-                return
-            except AssertionError:
-                continue
-        self.expect(then, timeout=1)
-
-    def finish(self, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._read(0.2):
-            pass
-        os.close(self.fd)
-        return self.proc.wait(10)
-
 
 @pytest.fixture
 def terminal_env(tmp_path: Path) -> dict[str, str]:
@@ -630,9 +558,17 @@ def test_a_wrong_password_is_asked_again_on_a_terminal(
     term.expect("Radicale listens on port 5232")  # the preset's hint, before the password
     term.expect("Password for alice at 127.0.0.1: ")
     term.answer("s3cret-typo")
-    term.expect("The server refused the login: wrong username or password.")
-    term.expect("Username [alice]: ")
+    # Refused: the password is asked again, hidden, so a hurried person who types it at
+    # once is not shown it on the screen (a username question would echo it).
+    term.expect("The server refused the login of alice: a wrong password, or username.")
+    term.expect("Password for alice at 127.0.0.1: ")
+    term.answer("s3cret-typo-again")
+    term.expect("The server refused the login of alice")
+    # Enter alone at the password: another username, then its password.
+    term.expect("Password for alice at 127.0.0.1: ")
     term.answer("")
+    term.expect("Username [alice]: ")
+    term.answer("alice")
     term.expect("Password for alice at 127.0.0.1: ")
     term.answer(servers.PASSWORD)
     term.expect("Logged in to")
@@ -648,7 +584,7 @@ def test_a_wrong_password_is_asked_again_on_a_terminal(
     term.answer("y")
     term.expect("LoadCredential=netsync-password:")
     assert term.finish() == 0
-    assert "s3cret" not in term.buffer
+    assert "s3cret" not in term.buffer  # no password typed was ever shown
     assert tomllib.loads(config.read_text())["contacts"]["password_command"] == ""
 
 

@@ -5,7 +5,8 @@ Every card in ../shared/fixtures that the server accepts is PUT as a phone would
 what the server served before, line endings included. Xandikos stores bytes verbatim. Radicale
 is compared after its own normalisation (a GET before and a GET after). The user's NOTE text must
 read the same, and the block must hold the new date. A second `netsync log` with the same date
-writes nothing.
+writes nothing. `netsync remove --notes` then gives each card back as it was, NOTE's block
+aside.
 
 Exports without a UID get ``UID:fixture-<n>`` after their VERSION line, as a real server such
 as Google would assign one. Files with several cards are split and uploaded one card at a time.
@@ -226,5 +227,31 @@ def test_log_changes_only_the_note(
         # The same date again: nothing new to record, so the card is not written.
         assert log(backend, sample.uid) == 0
         assert get(server, href) == (etag_after, after)
+    finally:
+        davcheck.request(server, "DELETE", href)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_remove_gives_each_card_back_but_its_block(
+    backend: Backend, sample: Sample, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`netsync remove --notes` after `netsync log`: every line but NOTE as the phone left
+    it before netsync wrote, the user's note text as it was, no block (issue 13, point 10)."""
+    server = backend.server
+    href = server.addressbook + "corpus.vcf"
+    if servers.put_card(server, "corpus.vcf", sample.data) != 201:
+        pytest.skip(f"{server.kind} refuses {sample.name} as uploaded")
+    try:
+        _, before = get(server, href)
+        if log(backend, sample.uid) != 0 or sample.name in UNPATCHABLE:
+            pytest.skip("nothing recorded (test_log_changes_only_the_note says why)")
+        assert notes.has_block(read_note(get(server, href)[1].decode(*ENCODING)))
+        capsys.readouterr()
+        assert main(["--config", str(backend.config), "remove", "--notes", "--yes"]) == 0
+        assert "took the block out of 1 note." in capsys.readouterr().out
+        _, after = get(server, href)
+        assert other_lines(after) == other_lines(before)
+        assert user_text(after) == user_text(before)
+        assert not notes.has_block(read_note(after.decode(*ENCODING)))
     finally:
         davcheck.request(server, "DELETE", href)

@@ -116,6 +116,55 @@ def test_log_with_several_or_no_matches_writes_nothing(
     assert davcheck.children(server, server.addressbook) == before
 
 
+PEOPLE = {
+    "zoe.vcf": {"fn": "Zoë Müller", "email": "zoe@example.org"},
+    "soren.vcf": {"fn": "Søren Kierkegård"},
+    "lukasz.vcf": {"fn": "Łukasz Wróbel"},
+    "jurgen.vcf": {"fn": "Jürgen Weiß"},
+    "org.vcf": {"fn": "Müller & Zoë GmbH", "org": "Müller & Zoë GmbH"},
+}
+
+
+def last_of(server: servers.Server, name: str) -> dt.date | None:
+    return ledger(server, name)[1].last
+
+
+def test_log_ignores_case_and_accents_and_reads_dates_as_the_note_does(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, point 6. ø, ł and ß do not decompose in Unicode: a transliteration finds
+    them. --date takes what a `last:` line takes. The organisation is never offered."""
+    from netsync.app import demo
+
+    for index, (name, person) in enumerate(PEOPLE.items()):
+        assert servers.put_card(server, name, demo.vcard(person, 300 + index)) == 201
+    config = write_config(server, tmp_path)
+    assert run(config, "sync") == 0
+    org_before = davcheck.get(server, server.addressbook + "org.vcf")
+
+    assert run(config, "log", "zoe", "--date", "gisteren") == 0  # not the GmbH
+    assert last_of(server, "zoe.vcf") == TODAY - dt.timedelta(days=1)
+    assert run(config, "log", "MULLER", "--date", "Vandaag", "--via", "call") == 0
+    assert last_of(server, "zoe.vcf") == TODAY
+    assert run(config, "log", "soren kierkegard", "--date", "24-11-2026") == 0
+    assert last_of(server, "soren.vcf") == dt.date(2026, 11, 24)
+    assert run(config, "log", "lukasz", "--date", "yesterday") == 0
+    assert last_of(server, "lukasz.vcf") == TODAY - dt.timedelta(days=1)
+    assert run(config, "log", "weiss", "--date", "2026-11-20") == 0
+    assert last_of(server, "jurgen.vcf") == dt.date(2026, 11, 20)
+    capsys.readouterr()
+
+    assert run(config, "log", "gmbh") == 2
+    err = capsys.readouterr().err
+    assert "'gmbh' matches only an organisation (Müller & Zoë GmbH)" in err
+    assert run(config, "log", "soren", "--date", "05/12/2026") == 2
+    assert "--date: not a date: '05/12/2026'; write YYYY-MM-DD, D-M-YYYY" in capsys.readouterr().err
+    assert run(config, "log", "soren", "--date", "1-1-2027") == 2
+    assert "--date 2027-01-01 is in the future" in capsys.readouterr().err
+    assert last_of(server, "soren.vcf") == dt.date(2026, 11, 24)
+    assert davcheck.get(server, server.addressbook + "org.vcf") == org_before
+
+
 @pytest.mark.parametrize(
     ("typed", "day"),
     [("today", TODAY), ("gisteren", TODAY - dt.timedelta(days=1)), ("24-11-2026", None)],

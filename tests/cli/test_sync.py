@@ -170,6 +170,52 @@ def test_due_json_and_table(
     assert "Get in touch with Chen Wei" in table
 
 
+def sections(table: str) -> dict[str, list[str]]:
+    """`due`'s table: section title -> its lines."""
+    found: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if line and not line.startswith(" "):
+            found[line] = []
+        else:
+            found[list(found)[-1]].append(line)
+    return found
+
+
+def test_due_has_a_today_section_and_tomorrow_is_not_overdue(
+    server: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13, point 9. The calendar was written yesterday; today three late follow-ups
+    are on today's list (overdue), Vera's birthday is today, and the late follow-ups that
+    max_per_day put on later days are listed there, saying how late they are."""
+    upload_sample(server)
+    config = write_config(server, tmp_path)
+    assert sync(config) == 0
+    capsys.readouterr()
+    tomorrow = TODAY + dt.timedelta(days=1)
+    argv = ["--config", str(config), "due", "--today", tomorrow.isoformat(), "--days", "14"]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    found = sections(table)
+    assert list(found)[:3] == ["Overdue", "Today", "This week"]
+    assert found["Overdue"] and all(
+        line.startswith("  Fri 27 Nov  follow-up") for line in found["Overdue"]
+    )
+    assert all("days ago)" in line or "day ago)" in line for line in found["Overdue"])
+    assert found["Today"] == ["  Fri 27 Nov  birthday    Vera Smits turns 29"]
+    later = [line for line in found["This week"] if "Sat 28 Nov  follow-up" in line]
+    assert any("(due 2026-11-26, 1 day ago)" in line for line in later)  # late, but tomorrow's
+    # An occasion shows the person's gift ideas, on one line below it.
+    week = found["This week"]
+    alice = week.index("  Tue 01 Dec  birthday    Alice Jansen turns 47")
+    assert week[alice + 1] == " " * 26 + "gift ideas: sailing book, good gin"
+    assert main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["gifts"] for r in rows if r["summary"] == "Alice Jansen turns 47"] == [
+        ["sailing book, good gin"]
+    ]
+    assert all(r["gifts"] == [] for r in rows if r["kind"] == "follow-up")
+
+
 def test_bad_cards_are_skipped_and_counted(
     xandikos: servers.Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -214,6 +260,33 @@ def test_unreachable_server_exits_75(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["--config", str(config), "sync"]) == 75
     err = capsys.readouterr().err
     assert f"http://127.0.0.1:{port}" in err and "refused" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "writes"),
+    [
+        (["sync"], True),
+        (["sync", "--dry-run"], False),
+        (["due"], False),
+        (["log", "Alice"], False),  # it had not found Alice yet, so it wrote nothing
+        (["check"], False),
+    ],
+)
+def test_only_a_command_that_writes_says_its_writes_are_safe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], writes: bool
+) -> None:
+    """Issue 13, point 11: "what this run wrote is safe" from a command that only reads
+    makes a user wonder what it wrote."""
+    port = servers.free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[contacts]\nurl = "http://127.0.0.1:{port}/dav/"\n[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    assert main(["--config", str(config), *command]) == 75
+    said = capsys.readouterr()
+    assert f"127.0.0.1:{port}" in said.err + said.out
+    assert ("what this run wrote is safe" in said.err) is writes
+    assert "wrote" not in said.out + said.err or writes
 
 
 def test_wrong_password_exits_77(

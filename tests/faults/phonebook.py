@@ -365,6 +365,16 @@ def new_card(index: int, rng: random.Random, today: dt.date) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+def _organisations() -> frozenset[str]:
+    from netsync.app import demo
+
+    people = demo.sample_people(TODAY)
+    return frozenset(f"p{index:03d}.vcf" for index, person in enumerate(people) if "org" in person)
+
+
+ORGANISATIONS = _organisations()  # sample cards that are a company, not a person
+
+
 def make_script(seed: int, *, steps: int, existing: list[str], per_day: int = 4) -> list[Step]:
     """``steps`` steps of phone actions; the date moves on one day every ``per_day`` steps."""
     rng = random.Random(seed)
@@ -405,6 +415,8 @@ def make_script(seed: int, *, steps: int, existing: list[str], per_day: int = 4)
                 day = today + dt.timedelta(days=rng.randint(0, 30))
                 actions.append(Action(kind, name, f"{rng.randint(1940, 2015)}-{day:%m-%d}"))
             elif kind == "log":
+                if name in ORGANISATIONS:  # `netsync log` is for people: the next card instead
+                    name = people[(people.index(name) + 1) % len(people)]
                 day = today - dt.timedelta(days=rng.randint(0, 3))
                 how = rng.choice(["call", "visit", ""])
                 actions.append(Action(kind, name, day.isoformat(), how))

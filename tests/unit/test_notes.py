@@ -471,3 +471,32 @@ def test_one_rewrite_makes_any_note_canonical(lines: list[str], language: str) -
     rewritten = replace_block(note, ledger, language=language)
     later = parse_note(rewritten, today=TODAY + dt.timedelta(days=1), language=language)
     assert later == (user, Ledger(**{**ledger.__dict__, "needs_rewrite": False}))
+
+
+@given(user_texts, canonical_ledgers())
+@example(NASTY[0], SPEC_LEDGER)
+@example(NASTY[4], SPEC_LEDGER)
+@example(NASTY[6], SPEC_LEDGER)
+@example(NASTY[8], Ledger(extra=("mood: fine",)))
+@example(NASTY[10], Ledger(never=True, pause_forever=True))
+def test_taking_the_block_out_gives_back_the_users_text(user: str, ledger: Ledger) -> None:
+    """`netsync remove --notes`: the note as it was before netsync wrote its block."""
+    from netsync.core.notes import without_blocks
+
+    assert without_blocks(replace_block(user, ledger)) == user
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["last: today", "[netsync]", "[/netsync]", "", "user text", "every: 2w", " "]
+        )
+    )
+)
+@example(["a", "", "[netsync]", "last: today", "", "after"])  # an open block ends at a blank
+def test_taking_the_blocks_out_leaves_what_parse_note_calls_the_users(lines: list[str]) -> None:
+    from netsync.core.notes import without_blocks
+
+    note = "\n".join(lines)
+    assert without_blocks(note) == parse_note(note, today=TODAY)[0]
+    assert not has_block(without_blocks(note))
