@@ -210,7 +210,7 @@ def _bearer_auth(tokens: BearerTokens) -> Any:
                 return response
             sent = str(response.request.headers.get("Authorization", ""))
             tokens.rejected(sent.removeprefix("Bearer "))
-            log.info("%s refused the access token; getting a new one", _host(str(response.url)))
+            log.info("%s refused the access token; getting a new one", origin(str(response.url)))
             response.content  # noqa: B018 -- read it, so the connection can be reused
             response.close()
             again = response.request.copy()

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pty_session import Terminal
 from standins import google as google_standin
 from standins import icloud as icloud_standin
 from standins import net
 from standins import nextcloud as nextcloud_standin
-from terminal import Terminal, started
 
 
 def _forget_proxies() -> None:
@@ -49,8 +49,13 @@ def google(internet: net.Internet, tmp_path: Path) -> Iterator[google_standin.Go
 
 @pytest.fixture
 def terminals() -> Iterator[list[Terminal]]:
-    with started() as terms:
-        yield terms
+    """The terminals a test starts; each one still running at the end is killed."""
+    started: list[Terminal] = []
+    yield started
+    for term in started:
+        if term.proc.poll() is None:
+            term.proc.kill()
+            term.proc.wait()
 
 
 @pytest.fixture

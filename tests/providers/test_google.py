@@ -11,10 +11,10 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from pty_session import Terminal
 from scenario import TODAY
 from standins import google as gs
 from standins import vcards
-from terminal import Terminal
 
 from netsync.app import demo, oauth
 from netsync.commands import main

@@ -10,9 +10,9 @@ import davcheck
 import icalendar
 import pytest
 import servers
+from pty_session import Terminal
 from scenario import TODAY, upload_sample
 from standins import icloud as ic
-from terminal import Terminal
 
 from netsync.commands import main
 
