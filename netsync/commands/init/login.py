@@ -184,6 +184,10 @@ def log_in(
         except dav.AuthFailed:
             client.close()
             raise
+        except dav.Anonymous as err:
+            # Nothing shown to a client without a login: to init, a server that wants one.
+            client.close()
+            raise dav.AuthFailed(candidate.url, username) from err
         except dav.Unreachable as err:
             client.close()
             problems.append(unreachable_advice(candidate.url, err))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from netsync.commands.common import EXIT_CONFIG, EXIT_NOPERM, Failed, UsageError
 from netsync.commands.init.answers import DEFAULT_CALENDAR, CalendarChoice, Login, Where
@@ -155,6 +155,11 @@ def calendars(
     starts = [c.url for c in where.calendars]
     if login.contacts_url not in starts:
         starts.append(login.contacts_url)  # the server that worked for contacts
+    # An address book's URL given: the calendars may live beside it (Radicale keeps both in
+    # /USER/, and without a login it tells nobody where the calendar home is).
+    beside = urljoin(login.contacts_url.rstrip("/") + "/", "..")
+    if login.contacts_url in login.book_urls and beside not in starts:
+        starts.append(beside)
     for start in starts:
         try:
             return list_calendars(args, login, start)
