@@ -35,8 +35,28 @@ PHASES = (
     "read_reminders",
     "apply_changes",
     "catch_up",
+    "read_mail",
 )
 spans: dict[str, list[tuple[float, float]]] = {}  # name -> (start, end) of each call
+imap_commands: list[str] = []  # every IMAP command sent (its name: LOGIN, STATUS, UID FETCH)
+
+
+def _count_imap() -> None:
+    """Note each IMAP command as imaplib sends it (mail_bench.py): a line that starts with
+    the connection's tag. Continuation lines (literals, AUTHENTICATE answers) are not."""
+    import imaplib
+
+    send = imaplib.IMAP4.send
+
+    def counting(self: imaplib.IMAP4, data: bytes) -> None:
+        tag, _, rest = data.partition(b" ")
+        if tag.startswith(self.tagpre):
+            words = rest.split(b" ", 2)
+            name = b" ".join(words[:2]) if words[0].upper() == b"UID" else words[0]
+            imap_commands.append(name.decode(errors="replace").strip().upper())
+        send(self, data)
+
+    imaplib.IMAP4.send = counting  # type: ignore[method-assign]
 
 
 def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,6 +77,13 @@ def main() -> int:
         fn = getattr(engine, name, None)
         if callable(fn):
             setattr(engine, name, _timed(name, fn))
+    _count_imap()
+    if os.environ.get("BENCH_LOUD_OCCASIONS"):
+        # mail_bench.py: what a cycle would write without the rule that lets an occasion's
+        # "Last contact" line wait for its alarm (core/reconcile.py).
+        from netsync.core import reconcile
+
+        reconcile._only_last_contact_before_alarm = lambda *args, **kwargs: False
     profile = os.environ.get("BENCH_PROFILE")
     if profile:  # bench.py --profile: where a cycle's time goes, for pstats
         import cProfile
@@ -72,6 +99,7 @@ def main() -> int:
         "ended": time.time(),
         "spans": spans,
         "peak_rss_kib": peak_rss_kib(),
+        "imap_commands": imap_commands,
     }
     with open(out, "w") as f:
         json.dump(result, f)

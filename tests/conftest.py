@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import mailserver  # noqa: E402
 import servers  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -43,3 +44,10 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[servers.S
     factory = servers.radicale if request.param == "radicale" else servers.xandikos
     with factory(tmp_path / request.param) as srv:
         yield srv
+
+
+@pytest.fixture
+def dovecot() -> Iterator[mailserver.Dovecot]:
+    """A fresh private Dovecot (IMAP on loopback, one user, an empty Sent) for one test."""
+    with mailserver.dovecot() as server:
+        yield server

@@ -45,6 +45,15 @@ _KEYS = {
     "follow_up": ("every", "max_per_day", "horizon_days", "as", "categories"),
     "locale": ("language", "timezone"),
     "detect": ("calendars",),
+    "mail": (
+        "url",
+        "username",
+        "password_command",
+        "ca_file",
+        "folders",
+        "since_days",
+        "count_received",
+    ),
     "state": ("dir",),
     "daemon": ("interval",),
 }
@@ -92,6 +101,24 @@ class RemindersSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """``[mail]``: sent mail as a sign of contact (SPEC 6). ``url`` "" = off; ``username``
+    and ``ca_file`` already inherit from ``[contacts]``."""
+
+    url: str = ""
+    username: str = ""
+    password_command: str = ""
+    ca_file: str = ""
+    folders: tuple[str, ...] = ()  # () = the folder flagged \Sent, else one named Sent
+    since_days: int = 365
+    count_received: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
 class FollowUpSettings:
     every: Cadence = Cadence(90)
     max_per_day: int = 3
@@ -114,6 +141,7 @@ class Settings:
     follow_up: FollowUpSettings = FollowUpSettings()
     locale: LocaleSettings = LocaleSettings()
     detect_calendars: tuple[str, ...] = ()
+    mail: MailSettings = MailSettings()
     interval: int = 900  # seconds between daemon cycles
     source: str = ""
     warnings: tuple[str, ...] = ()
@@ -154,7 +182,8 @@ def load_settings(path: Path, *, env: Mapping[str, str] = os.environ) -> Setting
     mode = path.stat().st_mode
     # The command names where the password is kept (`pass show dav/alice`), which is
     # enough of a map for other users on the machine.
-    if mode & 0o077 and (settings.contacts.password_command or settings.reminders.password_command):
+    commands = (settings.contacts, settings.reminders, settings.mail)
+    if mode & 0o077 and any(section.password_command for section in commands):
         warning = (
             f"{path}: readable by other users (mode {mode & 0o777:o}) and holds a "
             f"password_command; run `chmod 600 {path}`"
@@ -208,6 +237,19 @@ def parse_settings(
         timezone=r.get("locale", "timezone", "", _zone),
     )
     detect_calendars: tuple[str, ...] = r.get("detect", "calendars", (), _names)
+    mail_url = r.get("mail", "url", "", _mail_url)
+    mail = MailSettings(
+        url=mail_url,
+        username=r.get("mail", "username", "", _string) or contacts.username,
+        password_command=r.get("mail", "password_command", "", _string)
+        or contacts.password_command,
+        ca_file=r.get("mail", "ca_file", "", _ca_file) or contacts.ca_file,
+        folders=r.get("mail", "folders", (), _names),
+        since_days=r.get("mail", "since_days", 365, _whole),
+        count_received=r.get("mail", "count_received", False, _bool),
+    )
+    if mail_url and not mail.username:
+        r.problem("mail", "username", "required with [mail] url: usually your e-mail address")
     state_dir = _state_dir(r.get("state", "dir", "", _absolute_path), env)
     interval = r.get("daemon", "interval", 900, _duration)
 
@@ -233,6 +275,7 @@ def parse_settings(
         follow_up=follow_up,
         locale=locale,
         detect_calendars=detect_calendars,
+        mail=mail,
         interval=interval,
         source=source,
         warnings=tuple(r.warnings),
@@ -394,6 +437,30 @@ def _has_login(url: str) -> bool:
     """Whether a URL carries userinfo (``user:password@``) before its host."""
     scheme, sep, rest = url.partition("://")
     return bool(sep) and "@" in rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+
+
+def _mail_url(value: object) -> str:
+    """``imaps://host[:port]`` or ``imap://host[:port]`` (STARTTLS); nothing after the host."""
+    text = _string(value).strip()
+    if not text:
+        return ""
+    if _has_login(text):
+        raise ValueError(f"must not hold a user name or password (user:password@host): {LOGIN}")
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme.lower() in ("imap", "imaps") and bool(parts.hostname)
+        _ = parts.port
+    except ValueError:
+        ok = False
+    if not ok or parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(
+            'must be "imaps://HOST" (TLS, port 993) or "imap://HOST:143" (STARTTLS), '
+            f"with nothing after the host, got {value!r}"
+        )
+    return text
+
+
+mail_url = _mail_url  # for `netsync init --mail-url`
 
 
 def _absolute_path(value: object) -> str:

@@ -105,6 +105,8 @@ def status_line(report: Report) -> str:
         parts.append(f"{report.cards_skipped} cards skipped")
     if report.writes_failed:
         parts.append(f"{report.writes_failed} writes failed")
+    if report.mail_error:
+        parts.append("mail not read")
     return ", ".join(parts)
 
 
@@ -172,6 +174,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def secrets_of(conn: Connections) -> list[str]:
+    """The passwords a cycle with these connections uses, for RedactSecrets."""
+    found = [conn.contacts.password, conn.reminders.password]
+    if conn.mail is not None:
+        found.append(conn.mail.account.password)
+    return found
+
+
 # --- the daemon ---------------------------------------------------------------------------
 
 
@@ -193,7 +203,7 @@ def _stoppable(conn: Connections, stop: threading.Event) -> Connections:
             return super().call(*args, **kwargs)
 
     return StoppableConnections(
-        conn.contacts, conn.reminders, conn.calendar_name, conn.detect_calendars
+        conn.contacts, conn.reminders, conn.calendar_name, conn.detect_calendars, conn.mail
     )
 
 
@@ -354,7 +364,7 @@ class Daemon:
         try:
             if self.conn is None:
                 conn = session.connections(settings)
-                self.redact.add(conn.contacts.password, conn.reminders.password)
+                self.redact.add(*secrets_of(conn))
                 self.conn = _stoppable(conn, self.stop)
             state = session.open_state(settings)
             try:

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from netsync import dav
-from netsync.app import writeback
+from netsync.app import imap, writeback
 from netsync.app.state import State
 from netsync.core import cards, ics, learn, planner, reconcile
 from netsync.core.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
@@ -63,10 +64,12 @@ class Report:
     unchanged: bool = False  # nothing changed since the last complete cycle: no planning done
     shared_uids: list[str] = field(default_factory=list)  # UIDs more than one card uses
     replanned: int = 0  # edited contacts planned alone over the last plan (replan_edits)
+    mail_read: int = 0  # messages whose header fields were read
+    mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
 
     @property
     def failed(self) -> bool:
-        return bool(self.cards_skipped or self.writes_failed)
+        return bool(self.cards_skipped or self.writes_failed or self.mail_error)
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -82,6 +85,10 @@ class Report:
             parts.append(f"{self.cards_skipped} cards skipped")
         if self.writes_failed:
             parts.append(f"{self.writes_failed} writes failed")
+        if self.mail_read:
+            parts.append(f"{self.mail_read} mails read")
+        if self.mail_error:
+            parts.append("mail not read")
         return ", ".join(parts)
 
 
@@ -93,6 +100,7 @@ class Connections:
     reminders: dav.Account
     calendar_name: str
     detect_calendars: tuple[str, ...] = ()
+    mail: imap.Mailbox | None = None  # [mail]: kept open across the daemon's cycles
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -114,6 +122,8 @@ class Connections:
         return dav.call(account.url, account.username, lambda: fn(client, *args, **kwargs))
 
     def close(self) -> None:
+        if self.mail is not None:
+            self.mail.close()
         for client in self._clients.values():
             try:
                 client.close()
@@ -680,6 +690,8 @@ def learn_and_record(
     )
     if conn.detect_calendars:
         observations += learn.from_events(detect_events(conn, state), report.contacts, today=today)
+    if conn.mail is not None:  # what the mail folders said, this cycle's read or an earlier one
+        observations += learn.from_mail(state.mail_days(), report.contacts)
     if extra is not None:
         observations += extra(report.contacts)
     written = []
@@ -704,11 +716,29 @@ def _fingerprint(today: dt.date, settings: Any, conn: Connections) -> str:
             settings.plan,
             settings.locale,
             conn.detect_calendars,
+            conn.mail is not None,
             conn.contacts.url,
             conn.reminders.url,
             conn.calendar_name,
         )
     )
+
+
+def read_mail(conn: Connections, state: State, report: Report, *, settings: Any) -> bool:
+    """Read what is new in the mail folders into the state; whether anyone's newest day of
+    contact moved. A mail server that is down or refuses is reported (the cycle ends with
+    1), never the end of the cycle: the address book and the calendar are done all the same."""
+    if conn.mail is None:
+        return False
+    zone = ZoneInfo(settings.locale.timezone) if settings.locale.timezone else None
+    try:
+        scan = conn.mail.scan(state, today=report.today, zone=zone)
+    except imap.MailError as err:
+        report.mail_error = str(err)
+        log.warning("mail not read this cycle: %s", err)
+        return False
+    report.mail_read = scan.fetched
+    return scan.changed
 
 
 def refresh(
@@ -900,6 +930,15 @@ def replan_edits(
     return True
 
 
+def _learns_from_mail(conn: Connections, state: State, found: Sequence[Edit]) -> bool:
+    """Whether mail read before says something new about an edited contact (an address
+    added on the phone that mail went to): then it is learnt from, in a full cycle."""
+    if conn.mail is None:
+        return False
+    edited = [edit.new for edit in found]
+    return bool(learn.ledgers_to_write(edited, learn.from_mail(state.mail_days(), edited)))
+
+
 def _counts_from(mark: dict[str, Any], report: Report) -> None:
     """The counts of the last complete cycle, which the mark keeps."""
     for key in ("cards_read", "cards_skipped", "planned", "due_today"):
@@ -980,8 +1019,9 @@ def run_cycle(
         early.close()
         raise
     parsed_early = early.results()
+    mailed = read_mail(conn, state, report, settings=settings)
     mark = json.loads(previous) if previous and extra is None and not dry_run else {}
-    if mark.get("fingerprint") == fingerprint and not synced.others:
+    if mark.get("fingerprint") == fingerprint and not synced.others and not mailed:
         found = edits(state, synced.cards, today=today, early=parsed_early)
         if found is not None and all(edit.same_person for edit in found):
             _cache_edits(state, found, today=today)
@@ -993,6 +1033,7 @@ def run_cycle(
             found is not None
             and cal is not None
             and not conn.detect_calendars
+            and not _learns_from_mail(conn, state, found)
             and replan_edits(
                 conn,
                 state,

@@ -31,6 +31,11 @@ CA_FILE_IN_CONFIG = "set [contacts] ca_file to its path"
 # here (405: MKCALENDAR or PROPFIND where there is no DAV). The config must change.
 NOT_PERMITTED = (403, 404, 405)
 CHECK_EVERYTHING = "check the URL, the network, and that the server is up"
+MAIL_LOGIN = (
+    "check [mail] username and the password (the credential netsync-password-mail, [mail] "
+    "password_command, or `netsync set-password --for mail`); most providers want an app "
+    "password for IMAP"
+)
 
 
 class UsageError(Exception):
@@ -84,6 +89,7 @@ def explain(
     private CA where the caller is (init: "pass --ca-file with it").
     """
     from netsync import dav
+    from netsync.app import imap
     from netsync.app.config import ConfigError
     from netsync.app.secrets import MissingPassword, PasswordCommandError
 
@@ -148,6 +154,28 @@ def explain(
         return Meaning(
             EXIT_UNAVAILABLE, [f"server error: {err}"], advice, True, status="server error"
         )
+    if isinstance(err, imap.MailAuthFailed):
+        what = str(err).split(";")[0]
+        next_ = login_advice("mail", settings.mail) if settings is not None else MAIL_LOGIN
+        return Meaning(EXIT_NOPERM, [what], next_, status="mail login refused")
+    if isinstance(err, imap.MailUnreachable):
+        return Meaning(
+            EXIT_UNAVAILABLE,
+            [str(err)],
+            "check [mail] url: imaps://HOST (port 993) or imap://HOST:143 (STARTTLS)",
+            True,
+            "mail server unreachable",
+        )
+    if isinstance(err, imap.MailNoPassword):
+        return Meaning(
+            EXIT_CONFIG,
+            [str(err).split("; run ")[0]],
+            "`netsync set-password --for mail`, [mail] password_command, or the credential "
+            "netsync-password-mail",
+            status="no mail password",
+        )
+    if isinstance(err, imap.MailError):  # no sent folder, a folder that cannot be read
+        return Meaning(EXIT_CONFIG, [str(err)], status="mail not readable")
     if isinstance(err, UsageError):
         return Meaning(EXIT_USAGE, [str(err)])
     if isinstance(err, Failed):
@@ -189,7 +217,7 @@ def login_advice(which: str, section: Any) -> str:
     source = password_source(which, section)
     fix = {
         "keyring": "store the right one with `netsync set-password"
-        + (" --for reminders`" if which == "reminders" else "`"),
+        + (f" --for {which}`" if which != "contacts" else "`"),
         "password_command": f"check what `{section.password_command}` prints",
         "$NETSYNC_PASSWORD": "check it",
     }.get(source.split(" ")[0], "check that file")
@@ -198,7 +226,7 @@ def login_advice(which: str, section: Any) -> str:
         f"({section.username!r})"
     )
     host = urlsplit(section.url).hostname or ""
-    if host.endswith(("icloud.com", "fastmail.com")):
+    if host.endswith(("icloud.com", "fastmail.com", "me.com", "gmail.com")):
         advice += "; this provider wants an app-specific password, not your own"
     from netsync.dav import providers
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netsync.app.config import Settings
     from netsync.app.engine import Connections, Progress, Report
+    from netsync.app.imap import Mailbox
     from netsync.app.state import State
 
 
@@ -55,6 +56,30 @@ def connections(settings: Settings) -> Connections:
         ),
         calendar_name=r.calendar,
         detect_calendars=settings.detect_calendars,
+        mail=mailbox(settings) if settings.mail.enabled else None,
+    )
+
+
+def mailbox(settings: Settings) -> Mailbox:
+    """The ``[mail]`` account, not yet connected. A missing password does not stop the
+    contacts and the calendar: each cycle says it, as it would say the server is down."""
+    from netsync.app import imap, secrets
+
+    m = settings.mail
+    password, problem = "", ""
+    try:
+        password = secrets.get_password(
+            account="mail", username=m.username, password_command=m.password_command
+        )
+    except secrets.MissingPassword as err:
+        problem = str(err).replace(
+            "run `netsync set-password`", "run `netsync set-password --for mail`"
+        )
+    account = imap.MailAccount(
+        m.url, m.username, password, m.ca_file, float(settings.contacts.timeout), problem=problem
+    )
+    return imap.Mailbox(
+        account, folders=m.folders, since_days=m.since_days, count_received=m.count_received
     )
 
 

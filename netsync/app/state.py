@@ -1,5 +1,5 @@
-"""The local state directory: a cache of sync tokens, cards and calendar objects, and of the
-contacts parsed from the cards (SPEC 1).
+"""The local state directory: a cache of sync tokens, cards and calendar objects, of the
+contacts parsed from the cards, and of how far the mail folders have been read (SPEC 1, 6).
 
 It is only a cache. Deleting it, or finding it full of garbage, costs one full read of the
 address book and the calendar on the next cycle and nothing else: no data lives only here.
@@ -9,11 +9,13 @@ consistent copy.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,21 @@ CREATE TABLE IF NOT EXISTS parsed (
 CREATE TABLE IF NOT EXISTS written (
     collection TEXT NOT NULL, href TEXT NOT NULL, PRIMARY KEY (collection, href)
 );
+CREATE TABLE IF NOT EXISTS mail_folders (
+    account TEXT NOT NULL, folder TEXT NOT NULL, validity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL, PRIMARY KEY (account, folder)
+);
+CREATE TABLE IF NOT EXISTS mail_seen (address TEXT PRIMARY KEY, day TEXT NOT NULL);
 """
+
+
+@dataclass(frozen=True)
+class MailPosition:
+    """How far one mail folder has been read: its UIDVALIDITY, and the UIDNEXT it had then
+    (every message with a lower UID has been read)."""
+
+    validity: int
+    uidnext: int
 
 
 class State:
@@ -218,6 +234,60 @@ class State:
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- mail (app/mailbox.py) ---------------------------------------------------------------
+
+    def mail_folder(self, account: str) -> str | None:
+        """The sent folder found on ``account`` before (so a cycle need not LIST again)."""
+        return self.get_meta(f"mail-folder:{account}")
+
+    def set_mail_folder(self, account: str, folder: str | None) -> None:
+        key = f"mail-folder:{account}"
+        if folder is None:
+            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.set_meta(key, folder)
+
+    def mail_position(self, account: str, folder: str) -> MailPosition | None:
+        row = self._db.execute(
+            "SELECT validity, uidnext FROM mail_folders WHERE account = ? AND folder = ?",
+            (account, folder),
+        ).fetchone()
+        return None if row is None else MailPosition(int(row[0]), int(row[1]))
+
+    def mail_days(self) -> dict[str, dt.date]:
+        """Address -> the newest day mail went to (or came from) it, as far as read."""
+        rows = self._db.execute("SELECT address, day FROM mail_seen").fetchall()
+        out = {}
+        for address, day in rows:
+            try:
+                out[address] = dt.date.fromisoformat(day)
+            except ValueError:
+                continue  # a damaged row: the next rescan writes it again
+        return out
+
+    def record_mail(
+        self,
+        account: str,
+        folder: str,
+        position: MailPosition,
+        days: Mapping[str, dt.date],
+        *,
+        keep_after: dt.date,
+    ) -> None:
+        """What reading ``folder`` up to ``position`` brought: the newer ``days`` (address ->
+        day). One transaction, so the position never runs ahead of what was learnt. Days
+        before ``keep_after`` (older than ``[mail] since_days``) are forgotten."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO mail_seen VALUES (?, ?)",
+                [(address, day.isoformat()) for address, day in days.items()],
+            )
+            self._db.execute("DELETE FROM mail_seen WHERE day < ?", (keep_after.isoformat(),))
+            self._db.execute(
+                "INSERT OR REPLACE INTO mail_folders VALUES (?, ?, ?, ?)",
+                (account, folder, position.validity, position.uidnext),
+            )
 
 
 class _Lazy(Mapping[str, str]):

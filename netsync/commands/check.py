@@ -160,6 +160,8 @@ class _Checker:
         self.address_books(settings)
         cal = self.calendar(settings)
         self.write(settings, cal)
+        if settings.mail.enabled:
+            self.mail(settings, open_state)
 
     # -- the steps --------------------------------------------------------------------------
 
@@ -409,6 +411,39 @@ class _Checker:
             )
             return
         self.say(Verdict("ok", "write permission", "created and deleted a test event"))
+
+    def mail(self, settings: Any, open_state: Callable[[Any], Any]) -> None:
+        """Log in to the mail server, find the sent folder, count what the next cycle reads."""
+        from netsync.app import imap
+
+        m = settings.mail
+        box = self.conn.mail
+        where = f"{m.username} at {origin(m.url)}"
+        state = open_state(settings)
+        try:
+            found = box.survey(state, today=self.now().date())
+        except imap.MailError as err:
+            meaning = explain(err, wrote=False, settings=settings)
+            assert meaning is not None  # every MailError has a meaning (app/failures.py)
+            step = {
+                imap.MailAuthFailed: "mail login",
+                imap.MailUnreachable: "mail server",
+                imap.MailNoPassword: "mail password",
+            }.get(type(err), "mail folder")  # its message says what to do
+            raise _Failed(
+                Verdict("FAIL", step, "; ".join(meaning.what), meaning.next), meaning.code
+            ) from None
+        finally:
+            state.close()
+        tls = {"none": "no TLS: a server on this machine"}.get(box.encryption, box.encryption)
+        self.say(Verdict("ok", "mail login", f"{where} ({tls})"))
+        self.say(Verdict("ok", "mail folders", f"{', '.join(found.folders)} ({found.found_by})"))
+        reading = (
+            f"the next cycle reads the headers of {found.to_read:,} message(s)"
+            if found.to_read
+            else "nothing new to read"
+        )
+        self.say(Verdict("ok", "mail", f"{reading}; never a subject or a body"))
 
     # -- failures ---------------------------------------------------------------------------
 

@@ -226,6 +226,7 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
         due = due_of_uid(r.uid) if r.kind == FOLLOW_UP else r.day
         overdue = (report.today - due).days if due and due < report.today else 0
         person = people.get(r.contact_uid)
+        last = person.ledger.last if person else None
         rows.append(
             {
                 "date": r.day.isoformat(),
@@ -236,6 +237,8 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
                 "due": due.isoformat() if due else r.day.isoformat(),
                 "overdue_days": overdue,
                 "gifts": list(person.ledger.gifts) if person and r.kind != FOLLOW_UP else [],
+                "last_contact": last.isoformat() if last else None,
+                "last_how": (person.ledger.how or None) if person and last else None,
             }
         )
     rows.sort(key=lambda row: (row["date"], -row["overdue_days"], row["kind"], row["contact"]))
@@ -282,10 +285,20 @@ def print_agenda(
                 line = paint(line, "today", colour)
             else:
                 line = paint(line, r["kind"], colour)
+            if r["kind"] == "follow-up":
+                line += paint(f"  {_last_contact(r)}", "dim", colour)
             print(line, file=out)
             if r["gifts"]:
                 ideas = "; ".join(" ".join(g.split()) for g in r["gifts"])
                 print(paint(f"{'':26}gift ideas: {ideas}", "dim", colour), file=out)
+
+
+def _last_contact(row: dict[str, Any]) -> str:
+    """ "last contact: 2026-11-20 (mail)", as the reminder's description says it."""
+    if not row.get("last_contact"):
+        return "last contact: not recorded"
+    how = f" ({row['last_how']})" if row.get("last_how") else ""
+    return f"last contact: {row['last_contact']}{how}"
 
 
 def print_report(report: Report, out: Any = None) -> None:

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from netsync.app import session
-from netsync.app.daemon import ANNOUNCE, Daemon, RedactSecrets
+from netsync.app.daemon import ANNOUNCE, Daemon, RedactSecrets, secrets_of
 from netsync.commands.common import load_config
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         announce.setLevel(min(logging.getLogger().getEffectiveLevel(), logging.INFO))
     redact = RedactSecrets()
-    redact.add(conn.contacts.password, conn.reminders.password)
+    redact.add(*secrets_of(conn))
     handlers = list(logging.getLogger().handlers)
     for handler in handlers:
         handler.addFilter(redact)

@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from netsync.commands.common import (
@@ -31,13 +31,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Store a password in the system keyring (service netsync, "
         "key the username). On a server without a keyring use a systemd "
         "credential or password_command instead.",
-        epilog="examples:\n  netsync set-password\n  netsync set-password --for reminders",
+        epilog="examples:\n  netsync set-password\n  netsync set-password --for reminders\n"
+        "  netsync set-password --for mail",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--for",
         dest="account",
-        choices=("contacts", "reminders"),
+        choices=("contacts", "reminders", "mail"),
         default="contacts",
         help="which account (contacts)",
     )
@@ -68,14 +69,27 @@ def _ask(username: str, url: str) -> str:
 
 
 def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
-    """`netsync set-password [--for contacts|reminders]`: prompt, store, say where."""
+    """`netsync set-password [--for contacts|reminders|mail]`: prompt, store, say where."""
     from netsync.app import secrets
 
     settings = load()
-    section = settings.contacts if account == "contacts" else settings.reminders
-    if settings.contacts.oauth and (account == "contacts" or settings.reminders.inherits_login):
+    section: Any = {"contacts": settings.contacts, "reminders": settings.reminders}.get(
+        account, settings.mail
+    )
+    oauth = settings.contacts.oauth and account in ("contacts", "reminders")
+    if oauth and (account == "contacts" or settings.reminders.inherits_login):
         return sign_in_again(settings)
     username = section.username
+    if account == "mail" and not settings.mail.enabled:
+        print("netsync: [mail] url is not set: netsync reads no mail", file=sys.stderr)
+        return EXIT_CONFIG
+    if account == "mail" and username in (settings.contacts.username, settings.reminders.username):
+        print(
+            f"[mail] has the same username as the contacts account, and the keyring keeps one "
+            f"password per username: this is the password of {username} for both. If they "
+            "differ, give the mail one as the credential netsync-password-mail or with "
+            "[mail] password_command."
+        )
     if not username:
         print(
             f"netsync: [{account}] has no username; the keyring keeps a password under the "

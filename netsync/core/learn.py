@@ -12,6 +12,8 @@ The sources:
   even after a crash between the DELETE and the cache update;
 - past events in the ``[detect] calendars`` with the contact's e-mail as an attendee or the
   contact's full name in the summary: contact on the event's day;
+- mail (``[mail]``): the newest day each address was written to (or, with
+  ``count_received``, heard from), as the mail reader keeps it; see core/mail.py;
 - ``netsync log``.
 """
 
@@ -22,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from netsync.core import notes, planner
+from netsync.core import mail, notes, planner
 from netsync.core.model import (
     FOLLOW_UP,
     UID_PREFIX,
@@ -143,6 +145,21 @@ def from_events(
             Observation(uid, event.day, "meeting", f"calendar {calendar}")
             for uid in sorted(matched)
         )
+    return out
+
+
+def from_mail(days: Mapping[str, dt.date], contacts: Sequence[Contact]) -> list[Observation]:
+    """Contact by mail: for each person, the newest day on which mail went to (or came from)
+    any of their addresses. ``days``: address (``mail.normalise``d) -> newest day. An address
+    two contacts share counts for both. Organisations are left out: they get no follow-ups,
+    so recording mail to ``info@`` would be a write nobody sees."""
+    out = []
+    for contact in contacts:
+        if contact.is_org:
+            continue
+        found = [day for e in contact.emails if (day := days.get(mail.normalise(e)))]
+        if found:
+            out.append(Observation(contact.uid, max(found), "mail", "mail"))
     return out
 
 

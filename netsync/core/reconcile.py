@@ -6,16 +6,37 @@ what it stores, and phones add their own properties.
 
 What is left alone on purpose: occasion reminders whose day has passed (they are the calendar's
 history) and follow-up tasks the user ticked off.
+
+What is left as it is for a while: an occasion reminder (birthday, anniversary, occasion) whose
+only change is its "Last contact" line, until the day its first alarm rings (a week before).
+Every recorded contact moves that line in each of the person's occasions in the next year,
+and with mail as a sign of contact that would be several writes, each synced to every phone,
+for each message sent; the line is seen when the alarm rings or the day comes, and by then it
+is up to date. Anything else an occasion says (name, age, phone numbers, gift ideas, the note)
+is rewritten at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netsync.core.ics import same_content
-from netsync.core.model import FOLLOW_UP, UID_PREFIX, Reminder, StoredReminder
+from netsync.core import texts
+from netsync.core.ics import canonical, same_content
+from netsync.core.model import (
+    ANNIVERSARY,
+    BIRTHDAY,
+    FOLLOW_UP,
+    OCCASION,
+    UID_PREFIX,
+    Reminder,
+    StoredReminder,
+)
+
+OCCASIONS = (BIRTHDAY, ANNIVERSARY, OCCASION)
+QUIET_UNTIL_ALARM = dt.timedelta(days=-7)  # an occasion without alarms: a week before
 
 
 @dataclass(frozen=True)
@@ -38,6 +59,24 @@ def _kept_as_history(stored: StoredReminder, *, today: dt.date) -> bool:
     return reminder.kind != FOLLOW_UP and reminder.day < today
 
 
+def _only_last_contact_before_alarm(old: Reminder, new: Reminder, *, today: dt.date) -> bool:
+    """An occasion whose first alarm has not rung yet, of which only the "Last contact" line
+    changed (see the module docstring)."""
+    if new.kind not in OCCASIONS or old.kind != new.kind:
+        return False
+    first_alarm = min(new.alarms, default=QUIET_UNTIL_ALARM)
+    if today >= (dt.datetime.combine(new.day, dt.time()) + first_alarm).date():
+        return False
+    old, new = canonical(old), canonical(new)
+    rest_old, rest_new = (texts.without_last_contact(r.description) for r in (old, new))
+    if rest_old is None or rest_old != rest_new:
+        return False
+    return same_content(
+        dataclasses.replace(old, description=rest_old),
+        dataclasses.replace(new, description=rest_new),
+    )
+
+
 def diff(
     desired: Sequence[Reminder], stored: Sequence[StoredReminder], *, today: dt.date
 ) -> Changes:
@@ -53,7 +92,11 @@ def diff(
             continue
         seen.add(uid)
         if uid in wanted:
-            if item.completed is None and not same_content(item.reminder, wanted[uid]):
+            if (
+                item.completed is None
+                and not same_content(item.reminder, wanted[uid])
+                and not _only_last_contact_before_alarm(item.reminder, wanted[uid], today=today)
+            ):
                 changes.to_update.append((item, wanted[uid]))
         elif not _kept_as_history(item, today=today):
             changes.to_delete.append(item)

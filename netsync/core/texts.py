@@ -105,6 +105,17 @@ def shorten(text: str, limit: int = NOTE_PREVIEW) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def without_last_contact(description: str) -> str | None:
+    """The description less its first line when that is the "Last contact" line (in any
+    language), else None: what a reminder says besides when contact last happened."""
+    first, _, rest = description.partition("\n")
+    prefixes = {table[key].split("{")[0] for table in _TEXTS.values() for key in _LAST_KEYS}
+    return rest if any(first.startswith(p) for p in prefixes) else None
+
+
+_LAST_KEYS = ("last", "last_how", "last_never")
+
+
 def description(contact: Contact, *, language: str, gifts: bool, done_hint: str = "") -> str:
     """What helps to act: last contact and how, phone numbers, e-mail, gift ideas, the note."""
     ledger = contact.ledger

@@ -356,6 +356,8 @@ def test_init_on_a_terminal_with_google(
     term.expect('2) "Keep in touch"')
     term.expect("Which calendar should the reminders go to?")
     term.answer("")
+    term.expect("Count the mail you send as contact? [y/N]: ")
+    term.answer("")  # mail stays off
     term.expect("Language")
     term.answer("")
     term.expect("How often")

@@ -135,6 +135,8 @@ def test_init_on_a_terminal_then_sync(
     term.expect(f"Logged in to {ic.CONTACTS} as {ic.APPLE_ID}.")
     term.expect("Which calendar should the reminders go to?")
     term.answer("")  # a new calendar "Keep in touch"
+    term.expect("Count the mail you send as contact? [y/N]: ")
+    term.answer("")  # mail stays off
     term.expect("Language")
     term.answer("")
     term.expect("How often")

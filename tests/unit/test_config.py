@@ -302,3 +302,75 @@ def test_state_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert state_dir() == Path("/var/lib/netsync")
     data["state"] = {"dir": "~/netsync-state"}
     assert state_dir() == tmp_path / "netsync-state"
+
+
+# --- [mail] -------------------------------------------------------------------------------
+
+
+def test_mail_is_off_unless_a_url_is_given_and_inherits_the_login() -> None:
+    contacts = {"url": URL, "username": "alice@example.com", "password_command": "pass dav"}
+    assert not parse({"contacts": contacts}).mail.enabled
+    mail = parse({"contacts": contacts, "mail": {"url": "imaps://mail.example.com"}}).mail
+    assert mail.enabled
+    assert (mail.username, mail.password_command) == ("alice@example.com", "pass dav")
+    assert (mail.folders, mail.since_days, mail.count_received) == ((), 365, False)
+    own = parse(
+        {
+            "contacts": contacts,
+            "mail": {
+                "url": "imap://mail.example.com:143",
+                "username": "alice",
+                "folders": ["Sent", "Archive/Sent 2026"],
+                "since_days": 30,
+                "count_received": True,
+            },
+        }
+    ).mail
+    assert (own.username, own.folders, own.since_days, own.count_received) == (
+        "alice",
+        ("Sent", "Archive/Sent 2026"),
+        30,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mail.example.com",
+        "imaps://",
+        "imaps://mail.example.com/INBOX",
+        "imaps://mail.example.com:99999",
+        "pop3://mail.example.com",
+    ],
+)
+def test_a_mail_url_must_be_imap_or_imaps_to_a_host(url: str) -> None:
+    found = problems({"contacts": {"url": URL, "username": "a"}, "mail": {"url": url}})
+    assert len(found) == 1 and "[mail] url" in found[0] and "imaps://HOST" in found[0]
+
+
+def test_mail_problems_are_listed_with_the_rest() -> None:
+    found = problems(
+        {
+            "contacts": {"url": URL},
+            "mail": {
+                "url": "imaps://alice:pw@mail.example.com",
+                "since_days": 0,
+                "count_received": "yes",
+                "password": "x",
+            },
+        }
+    )
+    joined = "\n".join(found)
+    assert "[mail] url: must not hold a user name or password" in joined
+    assert "[mail] since_days" in joined
+    assert "[mail] count_received" in joined
+    assert "[mail] password" in joined
+    assert "pw@" not in joined
+
+
+def test_mail_without_any_username_is_a_problem() -> None:
+    found = problems({"contacts": {"url": URL}, "mail": {"url": "imaps://mail.example.com"}})
+    assert found == [
+        "config.toml: [mail] username: required with [mail] url: usually your e-mail address"
+    ]

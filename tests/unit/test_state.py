@@ -48,3 +48,31 @@ def test_lazy_etags_are_read_on_first_use_only(tmp_path: Path) -> None:
     assert dict(lazy) == state.etags(CAL) == {f"{CAL}a.ics": '"1"', f"{CAL}b.ics": '"2"'}
     state.put_item(CAL, f"{CAL}c.ics", '"3"', b"{}")  # read once, then kept
     assert len(lazy) == 2 and lazy.get(f"{CAL}c.ics") is None
+
+
+def test_mail_position_and_days_are_recorded_together_and_old_days_forgotten(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    from netsync.app.state import MailPosition
+
+    d = dt.date
+    state = State(tmp_path)
+    assert state.mail_position("acct", "Sent") is None and state.mail_days() == {}
+    state.record_mail(
+        "acct",
+        "Sent",
+        MailPosition(7, 10),
+        {"a@x.org": d(2026, 11, 20), "old@x.org": d(2025, 1, 1)},
+        keep_after=d(2025, 11, 26),
+    )
+    state.close()
+    state = State(tmp_path)  # a new process reads what the last one recorded
+    assert state.mail_position("acct", "Sent") == MailPosition(7, 10)
+    assert state.mail_position("other", "Sent") is None
+    assert state.mail_days() == {"a@x.org": d(2026, 11, 20)}
+    state.set_mail_folder("acct", "Verzonden")
+    assert state.mail_folder("acct") == "Verzonden"
+    state.set_mail_folder("acct", None)
+    assert state.mail_folder("acct") is None

@@ -21,12 +21,13 @@ runs them in order.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from contextlib import closing
 from pathlib import Path
 
 from netsync.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, is_terminal, parse_date
-from netsync.commands.init import keep, pick, write
+from netsync.commands.init import keep, mail, pick, write
 from netsync.commands.init.answers import (
     DEFAULT_CALENDAR,
     PROVIDER_NAMES,
@@ -144,6 +145,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     choices.add_argument(
         "--every", metavar="CADENCE", help="default time between contacts: 30d, 6w, 3m (90d)"
     )
+    mail.add_flags(p)
     p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
     p.set_defaults(func=run, writes=False)  # its dry run writes nothing
 
@@ -168,13 +170,14 @@ def run_init(
             "netsync init: a few questions, then a config file and a dry run. "
             "Nothing is changed until the end; Ctrl-C stops.\n"
         )
+    resolve = resolve or discovery.dns_resolve
     try:
-        login, where = find_and_log_in(args, ui, password, resolve or discovery.dns_resolve)
+        login, where = find_and_log_in(args, ui, password, resolve)
     except (EOFError, KeyboardInterrupt):
         return _stopped(ui)
     with closing(login):
         try:
-            plan = _decide(args, ui, login, where, path)
+            plan = _decide(args, ui, login, where, path, resolve)
         except (EOFError, KeyboardInterrupt):
             return _stopped(ui)
         if plan is None:
@@ -186,19 +189,27 @@ def run_init(
             made = call(login, home, write.make_calendar, home, name)
             ui.say(f'Made the calendar "{name}": {made}')
         keep.keep_password(ui, login, plan.keeping)
+        mail.keep_mail_password(ui, login, plan.mail, keyring=plan.keeping.how == "keyring")
     write.write(path, plan.text, force=args.force)
     ui.say(f"Wrote {path} (readable only by you). `netsync check` tests it any time.")
     if plan.keeping.how == "elsewhere":
         keep.say_how_to_hand_over(ui, login.username, path)
-    return write.dry_run(ui, path, login, plan.keeping, today=args.today)
+    return write.dry_run(ui, path, login, plan.keeping, today=args.today, mail=plan.mail)
 
 
 def _decide(
-    args: argparse.Namespace, ui: Prompter, login: Login, where: Where, path: Path
+    args: argparse.Namespace,
+    ui: Prompter,
+    login: Login,
+    where: Where,
+    path: Path,
+    resolve: discovery.Resolve,
 ) -> Plan | None:
     """The remaining questions, the config they make, and the go-ahead (None: not given)."""
     book = pick.pick_book(args, ui, login)
     calendar = pick.pick_calendar(args, ui, login, where)
+    today = args.today or dt.date.today()
+    sent = mail.pick_mail(args, ui, login, ca_file=ca_file(args), resolve=resolve, today=today)
     language = args.language or pick.ask_language(ui)
     every = args.every or pick.ask_every(ui)
     if login.tokens is not None:
@@ -216,14 +227,15 @@ def _decide(
         every=every,
         language=language,
         path=path,
+        mail=sent,
     )
     shown = book
     if book == login.contacts_url and len(login.book_urls) > 1:
         shown = f"{book} (all {len(login.book_urls)} address books)"
-    write.summary(ui, shown, calendar, language, every, keeping)
+    write.summary(ui, shown, calendar, language, every, keeping, sent)
     if ui.interactive and not ui.confirm(f"Write the config to {path}?", default=True):
         return None
-    return Plan(text, calendar, keeping)
+    return Plan(text, calendar, keeping, sent)
 
 
 def _stopped(ui: Prompter) -> int:

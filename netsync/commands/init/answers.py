@@ -69,6 +69,7 @@ class Plan:
     text: str  # the config file
     calendar: CalendarChoice
     keeping: Keeping
+    mail: Any = None  # init.mail.MailChoice
 
 
 # -- before any question --------------------------------------------------------------------

@@ -15,6 +15,7 @@ from netsync.app import configfile, session
 from netsync.commands.common import EXIT_OK, EXIT_PARTIAL, UsageError, print_report, run_once
 from netsync.commands.init import keep
 from netsync.commands.init.answers import CalendarChoice, Keeping, Login
+from netsync.commands.init.mail import MailChoice
 from netsync.commands.init.prompter import Prompter
 
 
@@ -28,12 +29,19 @@ def config_text(
     every: str,
     language: str,
     path: Path,
+    mail: MailChoice | None = None,
 ) -> str:
     """The commented config of these answers; it must load (a failure is a bug in init)."""
     from netsync.app.config import parse_settings
 
+    sent: dict[tuple[str, str], str] = {}
+    if mail is not None and mail.url:
+        sent[("mail", "url")] = mail.url
+        if mail.username != login.username:
+            sent[("mail", "username")] = mail.username
     text = configfile.render(
         {
+            **sent,
             ("contacts", "url"): book,
             ("contacts", "username"): login.username,
             ("contacts", "password_command"): keeping.command,
@@ -53,13 +61,21 @@ def config_text(
 
 
 def summary(
-    ui: Prompter, book: str, calendar: CalendarChoice, language: str, every: str, keeping: Keeping
+    ui: Prompter,
+    book: str,
+    calendar: CalendarChoice,
+    language: str,
+    every: str,
+    keeping: Keeping,
+    mail: MailChoice | None = None,
 ) -> None:
     made = "" if calendar.url else " (new: netsync makes it now)"
+    sent = mail.said if mail is not None and mail.url else "not read"
     ui.say(
         f"\nContacts:  {book}\n"
         f'Reminders: "{calendar.name}"{made}, in {language}; in touch every {every}\n'
-        f"Password:  {keep.summary(keeping)}"
+        f"Password:  {keep.summary(keeping)}\n"
+        f"Sent mail: {sent}"
     )
 
 
@@ -94,12 +110,20 @@ def write(path: Path, text: str, *, force: bool) -> None:
         raise
 
 
-def dry_run(ui: Prompter, path: Path, login: Login, keeping: Keeping, *, today: Any) -> int:
+def dry_run(
+    ui: Prompter,
+    path: Path,
+    login: Login,
+    keeping: Keeping,
+    *,
+    today: Any,
+    mail: MailChoice | None = None,
+) -> int:
     from netsync.app.config import load_settings
 
     settings = load_settings(path)
     ui.say("\nWhat `netsync sync` would do now (a dry run: nothing is written):")
-    with _password_for_now(login, keeping):
+    with _password_for_now(login, keeping), _mail_password_for_now(mail):
         report = run_once(settings, today=session.today_for(settings, today), dry_run=True)
     print_report(report, out=ui.out)
     ui.say(
@@ -107,6 +131,31 @@ def dry_run(ui: Prompter, path: Path, login: Login, keeping: Keeping, *, today: 
         "keeps them up to date; `netsync due` shows who is due."
     )
     return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+@contextmanager
+def _mail_password_for_now(mail: MailChoice | None) -> Iterator[None]:
+    """The mail password that just worked, when it is one of its own, as the credential
+    netsync-password-mail for the dry run (in a private directory, gone afterwards)."""
+    if mail is None or not mail.url or not mail.own_password or not mail.password:
+        yield
+        return
+    import tempfile
+
+    before = os.environ.get("CREDENTIALS_DIRECTORY")
+    with tempfile.TemporaryDirectory(prefix="netsync-init-") as folder:
+        secret = Path(folder) / "netsync-password-mail"
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(mail.password)
+        os.environ["CREDENTIALS_DIRECTORY"] = folder
+        try:
+            yield
+        finally:
+            if before is None:
+                del os.environ["CREDENTIALS_DIRECTORY"]
+            else:
+                os.environ["CREDENTIALS_DIRECTORY"] = before
 
 
 @contextmanager
