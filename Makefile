@@ -16,7 +16,14 @@ venv: $(BIN)/netsync
 demo: venv
 	$(BIN)/netsync demo
 
-test: venv
+# ical.js (Thunderbird's parser), which tests/readers.py reads netsync's reminders with.
+READERS := tests/readers/node_modules/ical.js/package.json
+
+$(READERS): tests/readers/package.json tests/readers/package-lock.json
+	npm ci --prefix tests/readers --no-audit --no-fund --silent
+	touch $@
+
+test: venv $(READERS)
 	$(BIN)/ruff check netsync tests
 	$(BIN)/ruff format --check netsync tests
 	$(BIN)/mypy
@@ -27,4 +34,4 @@ reliability: venv
 	NETSYNC_RELIABILITY_PAGE=docs/reliability.md $(BIN)/pytest -q tests/faults
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/readers/node_modules

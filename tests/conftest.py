@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,33 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[servers.S
     factory = servers.radicale if request.param == "radicale" else servers.xandikos
     with factory(tmp_path / request.param) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def calendar_readers(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``read(objects, zone=...)``: what ical.js and libical make of calendar objects
+    (``{name: body}``), as ``{"ical.js": Reading, "libical": Reading}`` (tests/readers.py).
+    Fails, saying what to install, when a reader is missing: CI installs both."""
+    import readers
+
+    workdir = tmp_path_factory.mktemp("readers")
+    try:
+        checker = readers.libical_checker(workdir)
+        readers.check_icaljs()
+    except readers.ReaderMissing as missing:
+        pytest.fail(str(missing))
+    count = iter(range(1_000_000))
+
+    def read(objects: dict[str, bytes], *, zone: str) -> dict[str, readers.Reading]:
+        where = workdir / f"run{next(count)}"
+        return {
+            "ical.js": readers.read_with_icaljs(objects, zone=zone, workdir=where / "js"),
+            "libical": readers.read_with_libical(
+                objects, checker=checker, zone=zone, workdir=where / "c"
+            ),
+        }
+
+    return read
 
 
 @pytest.fixture

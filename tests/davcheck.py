@@ -8,9 +8,11 @@ believes it wrote.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urljoin
 
 from servers import Server
@@ -93,3 +95,22 @@ def get(server: Server, url: str) -> bytes:
 def snapshot(server: Server, url: str) -> dict[str, tuple[str, bytes]]:
     """href -> (ETag, body) of every object in a collection."""
     return {href: (etag, get(server, href)) for href, etag in children(server, url).items()}
+
+
+def day_of(comp: Any) -> dt.date:
+    """The day of a reminder (an icalendar VEVENT/VTODO), all-day or timed: netsync writes
+    one it wrote too late for its all-day alarms as a timed event at a floating time."""
+    start = comp.decoded("DTSTART")
+    return start.date() if isinstance(start, dt.datetime) else start
+
+
+def moved_to(body: str, old: dt.date, new: dt.date) -> str:
+    """A reminder's text with its DTSTART/DTEND/DUE moved from ``old`` to ``new``, as a phone
+    writes a move: all-day or timed, the times kept."""
+    pattern = re.compile(r"^((?:DTSTART|DTEND|DUE)[^:\r\n]*:)(\d{8})", re.MULTILINE)
+
+    def move(match: re.Match[str]) -> str:
+        day = dt.datetime.strptime(match[2], "%Y%m%d").date() + (new - old)
+        return match[1] + day.strftime("%Y%m%d")
+
+    return pattern.sub(move, body)

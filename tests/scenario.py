@@ -48,3 +48,42 @@ def upload_sample(server: servers.Server, today: dt.date = TODAY) -> list[dict[s
     for index, person in enumerate(people):
         assert servers.put_card(server, f"p{index:03d}.vcf", demo.vcard(person, index)) == 201
     return people
+
+
+def phone_card(uid: str, name: str, note: str = "", *, more: tuple[str, ...] = ()) -> str:
+    """A vCard as a phone writes it (an iPhone's 3.0: CRLF, a grouped property, Apple's
+    X- lines), with ``note`` as its NOTE (escaped here, not by netsync's code)."""
+    given, _, family = name.partition(" ")
+    escaped = (
+        note.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
+    )
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        "PRODID:-//Apple Inc.//iPhone OS 17.5//EN",
+        f"N:{family};{given};;;",
+        f"FN:{name}",
+        "item1.TEL;type=pref:+31 6 5555 0101",
+        "item1.X-ABLabel:_$!<Mobile>!$_",
+        *more,
+        *([f"NOTE:{escaped}"] if note else []),
+        "X-ABUID:1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809:ABPerson",
+        f"UID:{uid}",
+        "END:VCARD",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def lines_but_note(card: bytes) -> list[bytes]:
+    """Every physical line of a card except those of its NOTE (the first line and its folded
+    continuations), byte for byte."""
+    out, in_note = [], False
+    for line in card.split(b"\r\n"):
+        if line.upper().startswith(b"NOTE") and line[4:5] in (b":", b";"):
+            in_note = True
+            continue
+        if in_note and line[:1] in (b" ", b"\t"):
+            continue
+        in_note = False
+        out.append(line)
+    return out

@@ -42,7 +42,7 @@ _KEYS = {
         "oauth_client_secret",
     ),
     "reminders": ("url", "calendar", "username", "password_command", "ca_file", "digest"),
-    "follow_up": ("every", "max_per_day", "horizon_days", "as", "categories"),
+    "follow_up": ("every", "max_per_day", "horizon_days", "as", "thank_within", "categories"),
     "locale": ("language", "timezone"),
     "detect": ("calendars",),
     "mail": (
@@ -125,6 +125,7 @@ class FollowUpSettings:
     horizon_days: int = 14
     as_todo: bool = False
     categories: tuple[tuple[str, Cadence | None], ...] = ()  # None = never
+    thank_within: Cadence | None = Cadence(14)  # None = no thank-yous
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class Settings:
             max_per_day=f.max_per_day,
             horizon_days=f.horizon_days,
             as_todo=f.as_todo,
+            thank_within=f.thank_within,
             language=self.locale.language,
             digest=self.reminders.digest,
         )
@@ -231,6 +233,7 @@ def parse_settings(
         horizon_days=r.get("follow_up", "horizon_days", 14, _whole),
         as_todo=r.get("follow_up", "as", "event", _one_of("event", "todo")) == "todo",
         categories=r.categories(),
+        thank_within=r.get("follow_up", "thank_within", _FORTNIGHT, _thank_within),
     )
     locale = LocaleSettings(
         language=r.get("locale", "language", "en", _one_of("en", "nl")),
@@ -403,6 +406,20 @@ def _every(value: object) -> Cadence:
     if cadence is None:
         raise ValueError('must be a cadence such as "90d"; "never" goes in [follow_up.categories]')
     return cadence
+
+
+_FORTNIGHT: Cadence | None = Cadence(14)
+
+
+def _thank_within(value: object) -> Cadence | None:
+    """A span ("14d", "2w"); "" (or "never") turns thank-yous off."""
+    text = _string(value)
+    if not text.strip():
+        return None
+    try:
+        return parse_cadence(text)
+    except ValueError:
+        raise ValueError('must be a span such as "14d", or "" for no thank-yous') from None
 
 
 def _duration(value: object) -> int:

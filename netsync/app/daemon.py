@@ -368,8 +368,9 @@ class Daemon:
                 self.conn = _stoppable(conn, self.stop)
             state = session.open_state(settings)
             try:
+                now = session.now_for(settings, None)
                 outcome.report = run_cycle(
-                    self.conn, state, today=session.today_for(settings, None), settings=settings
+                    self.conn, state, today=now.date(), now=now, settings=settings
                 )
             finally:
                 state.close()
@@ -384,6 +385,8 @@ class Daemon:
         self.failures = 0
         for line in report.lines:
             log.info("%s", line)
+        for warning in report.not_understood_by_card():
+            log.warning("%s", warning)
         if report.failed:
             log.warning(
                 "cycle done with problems (see above; retried next cycle): %s", report.summary()

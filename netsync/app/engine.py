@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from netsync import dav
 from netsync.app import imap, writeback
 from netsync.app.state import State
-from netsync.core import cards, ics, learn, planner, reconcile
+from netsync.core import cards, ics, learn, notes, planner, reconcile
 from netsync.core.model import DIGEST, FOLLOW_UP, Contact, Reminder, StoredReminder
 from netsync.dav import addressbook, calendar
 
@@ -66,10 +66,29 @@ class Report:
     replanned: int = 0  # edited contacts planned alone over the last plan (replan_edits)
     mail_read: int = 0  # messages whose header fields were read
     mail_error: str = ""  # why the mail could not be read this cycle (the rest went on)
+    # (name, contact UID, line, why) of each line netsync keeps but cannot use in a card that
+    # changed since it was last read: reported once per change of a card (SPEC 2)
+    not_understood: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         return bool(self.cards_skipped or self.writes_failed or self.mail_error)
+
+    def not_understood_by_card(self) -> list[str]:
+        """One warning per card in ``not_understood``, without the lines themselves: what may
+        go into a log (SPEC 9: logs hold no NOTE text). `netsync check` shows the lines."""
+        counts: dict[tuple[str, str], int] = {}
+        for name, uid, _, _ in self.not_understood:
+            counts[name, uid] = counts.get((name, uid), 0) + 1
+        return [
+            f"{name} (UID {uid}): "
+            + ("a line" if n == 1 else f"{n} lines")
+            + " in the note that netsync cannot use, kept as "
+            + ("it is" if n == 1 else "they are")
+            + "; `netsync check` lists "
+            + ("it" if n == 1 else "them")
+            for (name, uid), n in counts.items()
+        ]
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -294,6 +313,7 @@ def parse_contacts(
     for book in books:
         etags = sorted(state.etags(book).items())
         known = state.parsed(book, day)
+        seen: dict[str, str] | None = None  # what was parsed on any day, read when needed
         # Most cards to parse (a new day, a new cache): read them in one go, not one by one.
         items = state.items(book) if 2 * len(known) < len(etags) else None
         fresh: list[tuple[str, str, str]] = []
@@ -309,6 +329,10 @@ def parse_contacts(
                     item = items.get(href) if items is not None else state.item(book, href)
                     contact = _parse(item, href, today=report.today)
                 fresh.append((href, etag, _to_cache(contact)))
+                if not isinstance(contact, str):
+                    seen = state.parsed_etags(book) if seen is None else seen
+                    if seen.get(href) != etag:  # a new day's parse of the same card is no news
+                        report_not_understood(report, [contact])
             if isinstance(contact, str):
                 report.cards_skipped += 1
                 log.warning("skipped card %s: %s", href, contact)
@@ -388,6 +412,7 @@ def _reminder_to_cache(reminder: Reminder, completed: dt.date | None) -> bytes:
             "todo": r.todo,
             "planned": r.planned.isoformat() if r.planned else None,
             "placed": r.placed.isoformat() if r.placed else None,
+            "at": r.at.isoformat() if r.at is not None else None,
             "completed": completed.isoformat() if completed else None,
         }
     ).encode()
@@ -419,6 +444,7 @@ def _parsed(data: bytes) -> tuple[Reminder, dt.date | None] | None:
             d["todo"],
             day(d["planned"]) if d["planned"] else None,
             day(d["placed"]) if d.get("placed") else None,  # absent in caches before it
+            dt.time.fromisoformat(d["at"]) if d.get("at") else None,  # the same
         )
         return reminder, day(d["completed"]) if d["completed"] else None
     except (KeyError, TypeError, ValueError):
@@ -502,7 +528,8 @@ def _keep_lost(state: State, cal: str, lost: dict[str, bytes]) -> None:
 
 
 def _line(mark: str, reminder: Reminder) -> str:
-    return f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    line = f"{mark} {reminder.day.isoformat()}  {reminder.kind:<11} {reminder.summary}"
+    return line + (f"  (rings at {reminder.at:%H:%M})" if reminder.at is not None else "")
 
 
 WRITERS = 4  # calendar writes in flight at once, each over its own keep-alive connection
@@ -835,8 +862,19 @@ def _cache_readings(
         state.put_parsed(book, today.isoformat(), fresh)
 
 
-def _cache_edits(state: State, found: Sequence[Edit], *, today: dt.date) -> None:
+def _cache_edits(state: State, found: Sequence[Edit], report: Report, *, today: dt.date) -> None:
+    """Cache what edited cards read as now; what they hold that netsync cannot read is news."""
     _cache_readings(state, ((e.book, e.href, e.etag, e.new) for e in found), today=today)
+    report_not_understood(report, [e.new for e in found])
+
+
+def report_not_understood(report: Report, contacts: Iterable[Contact]) -> None:
+    """Add the lines these contacts' notes hold that netsync keeps but cannot read."""
+    for contact in contacts:
+        report.not_understood.extend(
+            (contact.name, contact.uid, line, why)
+            for line, why in notes.not_understood(contact.note, contact.ledger)
+        )
 
 
 def _person(contact: Contact) -> Contact:
@@ -878,6 +916,7 @@ def replan_edits(
     mark: dict[str, Any],
     settings: Any,
     stamp: dt.datetime,
+    now: dt.datetime,
     progress: Progress = _quiet,
 ) -> bool:
     """Plan a few edited contacts alone, over the plan of today that the last complete cycle
@@ -908,10 +947,10 @@ def replan_edits(
     if planned is None:
         return False
     before, after = planned
-    if reconcile.diff(before, stored, today=today):
+    if reconcile.diff(before, stored, today=today, now=now):
         return False
-    changes = reconcile.diff(after, stored, today=today)
-    _cache_edits(state, found, today=today)
+    changes = reconcile.diff(after, stored, today=today, now=now)
+    _cache_edits(state, found, report, today=today)
     report.replanned = len(found)
     _counts_from(mark, report)
     report.planned += len(after) - len(before)
@@ -992,11 +1031,14 @@ def run_cycle(
     settings: Any,
     dry_run: bool = False,
     stamp: dt.datetime | None = None,
+    now: dt.datetime | None = None,
     extra: Callable[[Sequence[Contact]], list[learn.Observation]] | None = None,
     progress: Progress = _quiet,
 ) -> Report:
     """One cycle: read, learn, plan, diff, apply. ``settings`` is a config.Settings; ``today``
-    comes from the caller's clock; ``extra`` adds observations (`netsync log`).
+    comes from the caller's clock; ``extra`` adds observations (`netsync log`). ``now`` is the
+    local wall-clock time of the writes, which decides how a reminder for today still rings
+    (rings.py); None is the start of ``today``, what ``--today DATE`` means.
 
     When no collection changed since the last complete cycle, on the same day and with the
     same settings, the plan would be the same, so the cycle stops after the sync requests:
@@ -1009,6 +1051,7 @@ def run_cycle(
     """
     report = Report(today=today, dry_run=dry_run)
     stamp = stamp or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = now or dt.datetime.combine(today, dt.time())
     fingerprint = _fingerprint(today, settings, conn)
     previous = state.get_meta("complete") or ""
     state.set_meta("complete", "")
@@ -1024,7 +1067,7 @@ def run_cycle(
     if mark.get("fingerprint") == fingerprint and not synced.others and not mailed:
         found = edits(state, synced.cards, today=today, early=parsed_early)
         if found is not None and all(edit.same_person for edit in found):
-            _cache_edits(state, found, today=today)
+            _cache_edits(state, found, report, today=today)
             report.unchanged = True
             _counts_from(mark, report)
             state.set_meta("complete", previous)
@@ -1043,6 +1086,7 @@ def run_cycle(
                 mark=mark,
                 settings=settings,
                 stamp=stamp,
+                now=now,
                 progress=progress,
             )
         ):
@@ -1060,7 +1104,7 @@ def run_cycle(
     )
     report.planned = len(report.wanted)
     report.due_today = _due_today(report.wanted, today)
-    changes = reconcile.diff(report.wanted, stored, today=today)
+    changes = reconcile.diff(report.wanted, stored, today=today, now=now)
     if cal is None:  # a dry run against an account that has no reminders calendar yet
         report.lines.extend(_line("+", r) for r in changes.to_create)
         report.created = len(changes.to_create)

@@ -16,13 +16,26 @@ if TYPE_CHECKING:
 
 def today_for(settings: Settings, override: dt.date | None) -> dt.date:
     """``override`` (``--today``), else today in ``[locale] timezone`` (or the system's)."""
+    if isinstance(override, dt.datetime):
+        return override.date()
     if override is not None:
         return override
+    return now_for(settings, None).date()
+
+
+def now_for(settings: Settings, override: dt.date | None) -> dt.datetime:
+    """The local wall-clock time (naive) in ``[locale] timezone`` (or the system's), which
+    decides how a reminder for today still rings. ``override`` (``--today``): a date-time as
+    it is, a date from its start (00:00), so a run with ``--today`` is reproducible."""
+    if isinstance(override, dt.datetime):
+        return override.replace(tzinfo=None)
+    if override is not None:
+        return dt.datetime.combine(override, dt.time())
     if settings.locale.timezone:
         from zoneinfo import ZoneInfo
 
-        return dt.datetime.now(ZoneInfo(settings.locale.timezone)).date()
-    return dt.date.today()
+        return dt.datetime.now(ZoneInfo(settings.locale.timezone)).replace(tzinfo=None)
+    return dt.datetime.now()
 
 
 def connections(settings: Settings) -> Connections:
@@ -105,10 +118,12 @@ def run_once(
     *,
     today: dt.date,
     dry_run: bool,
+    now: dt.datetime | None = None,
     extra: Callable[..., Any] | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """One cycle with fresh connections and the state directory, both closed afterwards."""
+    """One cycle with fresh connections and the state directory, both closed afterwards.
+    ``now``: see engine.run_cycle."""
     from netsync.app.engine import _quiet, run_cycle
 
     conn = connections(settings)
@@ -120,6 +135,7 @@ def run_once(
             today=today,
             settings=settings,
             dry_run=dry_run,
+            now=now,
             extra=extra,
             progress=progress or _quiet,
         )

@@ -213,6 +213,11 @@ class State:
             ]
         return {href: (etag, data) for href, etag, data in rows}
 
+    def parsed_etags(self, url: str) -> dict[str, str]:
+        """``href -> etag`` of the version of each item last parsed, on whatever day."""
+        rows = self._db.execute("SELECT href, etag FROM parsed WHERE collection = ?", (url,))
+        return dict(rows.fetchall())
+
     def put_parsed(self, url: str, day: str, rows: Iterable[tuple[str, str, str]]) -> None:
         """Record ``(href, etag, data)`` for ``day``; entries of other days, and of items no
         longer cached, go."""

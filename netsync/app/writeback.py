@@ -1,4 +1,5 @@
-"""Write what netsync learned into contacts: the ``last:`` line of the NOTE block (SPEC 1, 6).
+"""Write what netsync learned into contacts: the ``last:`` and ``received:`` lines of the NOTE
+block (SPEC 1, 2, 6).
 
 Only the NOTE changes, only when there is something to record, and always with If-Match on
 the ETag netsync read. On 412 (the phone changed the card in between) the card is read again,
@@ -24,24 +25,37 @@ MAX_TRIES = 3
 ENCODING = ("utf-8", "surrogateescape")
 
 
-def _describe(observations: Sequence[learn.Observation]) -> str:
-    if not observations:
-        return "note block tidied (dates written as YYYY-MM-DD)"
-    newest = max(observations, key=lambda o: o.day)
-    how = f" ({newest.how})" if newest.how else ""
-    return f"last contact {newest.day.isoformat()}{how}, from {newest.source}"
+def _describe(observations: Sequence[learn.Observation], tidied: Sequence[str]) -> str:
+    """What a write of one card did, and only that: the contact or the gift recorded, and
+    what the rewrite of the block changed (a date normalised, a Dutch key, merged blocks)."""
+    parts = []
+    contacts = [o for o in observations if not o.received]
+    if contacts:
+        newest = max(contacts, key=lambda o: o.day)
+        how = f" ({newest.how})" if newest.how else ""
+        parts.append(f"last contact {newest.day.isoformat()}{how}, from {newest.source}")
+    parts += [
+        f"received {o.day.isoformat()}: {o.received}, from {o.source}"
+        for o in observations
+        if o.received
+    ]
+    if tidied:
+        parts.append("note block tidied (" + ", ".join(tidied) + ")")
+    return "; ".join(parts) or "note block rewritten"
 
 
 def _patched(
     text: str, observations: Sequence[learn.Observation], report: Any, language: str
-) -> str | None:
-    """The card with the observations recorded in its block, or None if nothing changes."""
+) -> tuple[str, tuple[str, ...]] | None:
+    """The card with the observations recorded in its block and what the rewrite tidied,
+    or None if nothing changes."""
     note = notepatch.read_note(text)
     _, ledger = notes.parse_note(note, today=report.today)
     new = learn.apply(ledger, observations)
     if new == ledger and not ledger.needs_rewrite:
         return None  # the card already says as much (a phone wrote a newer date meanwhile)
-    return notepatch.patch_note(text, notes.replace_block(note, new, language=language))
+    tidied = notes.rewrite_reasons(note, today=report.today, language=language)
+    return notepatch.patch_note(text, notes.replace_block(note, new, language=language)), tidied
 
 
 class TooManyConflicts(Exception):
@@ -110,11 +124,14 @@ def write_contact(
     if cached is None:
         return contact
     readings: list[Contact] = []
+    tidied: list[tuple[str, ...]] = []
 
     def change(text: str) -> str | None:
-        new_text = _patched(text, observations, report, language)
-        if new_text is None:
+        patched = _patched(text, observations, report, language)
+        if patched is None:
             return None
+        new_text, why = patched
+        tidied.append(why)
         try:  # never write a card that does not read back as the same contact
             after = cards.parse_card(new_text, href=contact.href, today=report.today)
         except cards.CardError as err:
@@ -159,7 +176,7 @@ def write_contact(
         if written is None:
             return contact
         report.contacts_written += 1
-        report.lines.append(f"* {contact.name}: {_describe(observations)}")
+        report.lines.append(f"* {contact.name}: {_describe(observations, tidied[-1])}")
         return dataclasses.replace(readings[-1], etag=written[1] or "")
     report.writes_failed += 1
     return contact

@@ -162,6 +162,7 @@ class _Checker:
         self.write(settings, cal)
         if settings.mail.enabled:
             self.mail(settings, open_state)
+        self.notes(settings, open_state)
 
     # -- the steps --------------------------------------------------------------------------
 
@@ -444,6 +445,43 @@ class _Checker:
             else "nothing new to read"
         )
         self.say(Verdict("ok", "mail", f"{reading}; never a subject or a body"))
+
+    def notes(self, settings: Any, open_state: Callable[[Any], Any]) -> None:
+        """Every line of every note that netsync keeps but cannot use (SPEC 2), read with a
+        cycle that writes nothing."""
+        from netsync.app.engine import run_cycle
+        from netsync.core import notes
+
+        state = open_state(settings)
+        try:
+            report = run_cycle(
+                self.conn,
+                state,
+                today=session.today_for(settings, None),
+                settings=settings,
+                dry_run=True,
+            )
+        finally:
+            state.close()
+        found = [
+            f"{contact.name}: {line.strip()}  ({why})"
+            for contact in sorted(report.contacts, key=lambda c: (c.name.casefold(), c.uid))
+            for line, why in notes.not_understood(contact.note, contact.ledger)
+        ]
+        if not found:
+            self.say(Verdict("ok", "notes", f"{len(report.contacts)} contacts, nothing unread"))
+            return
+        self.say(
+            Verdict(
+                "warn",
+                "notes",
+                f"{len(found)} line(s) netsync keeps but cannot use:"
+                + "".join(f"\n       {line}" for line in found),
+                "correct them on the phone (the block's keys are last, every, occasion, gift, "
+                "pause and received; dates as YYYY-MM-DD, DD-MM-YYYY, today or yesterday), "
+                "and put block lines between [netsync] and [/netsync]",
+            )
+        )
 
     # -- failures ---------------------------------------------------------------------------
 

@@ -58,6 +58,19 @@ def parse_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def parse_moment(text: str) -> dt.date:
+    """An argparse type for ``--today``: a date (YYYY-MM-DD), or a date and a local time
+    (YYYY-MM-DDTHH:MM), returned as a ``datetime`` (which is a ``date``)."""
+    try:
+        if "T" in text or " " in text.strip():
+            return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=None)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM): {text!r}"
+        ) from None
+
+
 def handle(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command; a known error becomes its message on stderr and its exit code
     (app.failures decides both). ``args.writes`` False: the command wrote nothing (so far);
@@ -163,19 +176,32 @@ def load_config(args: argparse.Namespace) -> Settings:
 
 
 def run_once(
-    settings: Settings, *, today: dt.date, dry_run: bool, extra: Callable[..., Any] | None = None
+    settings: Settings,
+    *,
+    today: dt.date,
+    dry_run: bool,
+    extra: Callable[..., Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> Report:
-    """One cycle, with a progress line when stderr is a terminal."""
+    """One cycle, with a progress line when stderr is a terminal, and a warning for each
+    line netsync cannot use in a card that changed (whichever command read it first says
+    it). ``now``: the local time the reminders are written at (``session.now_for``); None
+    for the clock's, or the start of ``today`` when that is another day (``--today``)."""
     from netsync.app import session
 
+    if now is None:
+        clock = session.now_for(settings, None)
+        now = clock if clock.date() == today else session.now_for(settings, today)
     progress = TerminalProgress.for_stderr()
     try:
-        return session.run_once(
-            settings, today=today, dry_run=dry_run, extra=extra, progress=progress
+        report = session.run_once(
+            settings, today=today, dry_run=dry_run, now=now, extra=extra, progress=progress
         )
     finally:
         if isinstance(progress, TerminalProgress):
             progress.clear()
+    warn_not_understood(report)
+    return report
 
 
 class TerminalProgress:
@@ -213,9 +239,11 @@ class TerminalProgress:
 
 def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
     """The plan as rows for `due`, by day. ``overdue_days``: how late a follow-up is (its due
-    date passed); ``gifts``: the person's gift ideas, on an occasion."""
+    date passed); ``gifts``: the person's gift ideas, on an occasion; ``received``: the
+    latest things they gave (date, what), on every row of theirs."""
     from netsync.core.model import DIGEST, FOLLOW_UP
     from netsync.core.planner import due_of_uid
+    from netsync.core.texts import latest_received
 
     people = {c.uid: c for c in report.contacts}
     end = report.today + dt.timedelta(days=days)
@@ -239,6 +267,10 @@ def agenda(report: Report, *, days: int) -> list[dict[str, Any]]:
                 "gifts": list(person.ledger.gifts) if person and r.kind != FOLLOW_UP else [],
                 "last_contact": last.isoformat() if last else None,
                 "last_how": (person.ledger.how or None) if person and last else None,
+                "received": [
+                    {"date": g.day.isoformat(), "what": g.text}
+                    for g in (latest_received(person) if person else [])
+                ],
             }
         )
     rows.sort(key=lambda row: (row["date"], -row["overdue_days"], row["kind"], row["contact"]))
@@ -291,6 +323,9 @@ def print_agenda(
             if r["gifts"]:
                 ideas = "; ".join(" ".join(g.split()) for g in r["gifts"])
                 print(paint(f"{'':26}gift ideas: {ideas}", "dim", colour), file=out)
+            if r["received"]:
+                gave = "; ".join(f"{g['what']} ({g['date']})".strip() for g in r["received"])
+                print(paint(f"{'':26}received: {gave}", "dim", colour), file=out)
 
 
 def _last_contact(row: dict[str, Any]) -> str:
@@ -307,6 +342,18 @@ def print_report(report: Report, out: Any = None) -> None:
         print(line, file=out)
     prefix = "dry run, nothing written: " if report.dry_run else ""
     print(prefix + report.summary(), file=out)
+
+
+def warn_not_understood(report: Report) -> None:
+    """A warning naming the person and the line, for each line netsync keeps but cannot use
+    in a card that changed (SPEC 2). Under systemd (stderr is the journal) the line is left
+    out, as logs hold no NOTE text (SPEC 9), and `netsync check` shows it."""
+    if stderr_is_journal():
+        for warning in report.not_understood_by_card():
+            log.warning("%s", warning)
+        return
+    for name, _, line, why in report.not_understood:
+        log.warning("%s: a line of the note is %s, kept as it is: %s", name, why, line.strip())
 
 
 _COLOURS = {

@@ -1,4 +1,5 @@
-"""`netsync log QUERY`: record contact with a person (SPEC 6, 8).
+"""`netsync log QUERY`: record contact with a person, or with ``--received`` what they gave or
+did for you (SPEC 2, 6, 8).
 
 The query ignores case and accents: names and query are compared as anyascii makes them
 (``Zoë`` -> ``Zoe``, ``Søren`` -> ``Soren``, ``Straße`` -> ``Strasse``), since ø, æ, ß and ł
@@ -14,13 +15,13 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from netsync.app.session import today_for
+from netsync.app.session import now_for
 from netsync.commands.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     UsageError,
     load_config,
-    parse_date,
+    parse_moment,
     print_report,
     run_once,
 )
@@ -34,16 +35,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="record contact with a person",
         description="Record that you were in touch with someone: writes `last:` into the "
         "contact's NOTE (only if newer than what is there) and re-plans their follow-up. "
-        "The query ignores case and accents (zoe finds Zoë, soren finds Søren).",
+        "The query ignores case and accents (zoe finds Zoë, soren finds Søren). With "
+        "--received, records what they gave or did for you instead: a `received:` line (no "
+        "`last:`), so a thank-you follow-up comes.",
         epilog='examples:\n  netsync log "Alice Jansen" --via call\n'
         "  netsync log alice@example.org --date 2026-11-20 --via visit\n"
-        "  netsync log soren --date gisteren",
+        "  netsync log soren --date gisteren\n"
+        '  netsync log Alice --received "flowers when I was ill"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("query", help="part of the name, an e-mail address, or the contact's UID")
     p.add_argument("--via", default="", metavar="HOW", help="how: call, visit, coffee, ...")
+    p.add_argument(
+        "--received",
+        metavar="WHAT",
+        help="record what they gave or did for you instead (a `received:` line, not "
+        "`last:`): a thank-you follow-up comes next",
+    )
     p.add_argument("--date", metavar="DATE", help=f"when (default: today): {DATES}")
-    p.add_argument("--today", type=parse_date, metavar="DATE", help=argparse.SUPPRESS)
+    p.add_argument("--today", type=parse_moment, metavar="DATE", help=argparse.SUPPRESS)
     p.set_defaults(func=run, writes=False)  # until it has found the person (observe)
 
 
@@ -82,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from netsync.core.notes import read_date
 
     settings = load_config(args)
-    today = today_for(settings, args.today)
+    now = now_for(settings, args.today)
+    today = now.date()
     day = today
     if args.date is not None:
         found = read_date(args.date, today=today)
@@ -91,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         day = found
     if day > today:
         raise UsageError(f"--date {day} is in the future")
+    received = None if args.received is None else " ".join(args.received.split())
+    if received is not None and (not received or args.via):
+        raise UsageError("--received takes what they gave or did (and no --via)")
     chosen: list[Any] = []
 
     def observe(contacts: Sequence[Any]) -> list[Observation]:
@@ -99,15 +113,17 @@ def run(args: argparse.Namespace) -> int:
             raise AmbiguousQuery(args.query, matches, organisations(contacts, args.query))
         chosen.append(matches[0])
         args.writes = True  # the contact's card is written next; no `sync` would redo it
+        what = ["--received", received] if received is not None else []
         args.redo = shlex.join(
-            ["netsync", "log", args.query, "--date", day.isoformat()]
+            ["netsync", "log", args.query, "--date", day.isoformat(), *what]
             + (["--via", args.via] if args.via.strip() else [])
         )
-        return [Observation(matches[0].uid, day, args.via.strip(), "netsync log")]
+        return [Observation(matches[0].uid, day, args.via.strip(), "netsync log", received)]
 
-    report = run_once(settings, today=today, dry_run=False, extra=observe)
+    report = run_once(settings, today=today, now=now, dry_run=False, extra=observe)
     after = {c.uid: c for c in report.contacts}.get(chosen[0].uid, chosen[0])
-    if after.ledger.last is not None and after.ledger.last > day:
+    later = after.ledger.last is not None and after.ledger.last > day
+    if received is None and later:  # (a gift is recorded whatever the note says of contact)
         print(
             f"{after.name}: a later contact is already recorded "
             f"({after.ledger.last.isoformat()}); the note is unchanged"

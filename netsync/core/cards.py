@@ -25,6 +25,7 @@ from netsync.core.model import (
     Ledger,
     NoteOccasion,
     PartialDate,
+    Received,
 )
 from netsync.core.occasions import parse_vcard_date
 from netsync.core.vcardtext import ContentLine, Property, split_lines, unescape_text
@@ -303,6 +304,7 @@ def contact_to_json(contact: Contact) -> str:
                 ledger.pause_forever,
                 ledger.extra,
                 ledger.needs_rewrite,
+                [[r.day.isoformat(), r.text] for r in ledger.received],
             ],
         ]
     )
@@ -312,7 +314,7 @@ def contact_from_json(text: str | bytes) -> Contact:
     """The Contact ``contact_to_json`` wrote. Raises ValueError for anything else."""
     try:
         uid, name, href, etag, emails, phones, cats, is_org, dates, note, led = json.loads(text)
-        last, how, every, never, occasions, gifts, pause, forever, extra, rewrite = led
+        last, how, every, never, occasions, gifts, pause, forever, extra, rewrite, got = led
         return Contact(
             uid=uid,
             name=name,
@@ -335,6 +337,7 @@ def contact_from_json(text: str | bytes) -> Contact:
                 pause_forever=forever,
                 extra=tuple(extra),
                 needs_rewrite=rewrite,
+                received=tuple(Received(dt.date.fromisoformat(d), t) for d, t in got),
             ),
         )
     except (TypeError, ValueError, AttributeError) as err:

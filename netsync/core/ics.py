@@ -15,12 +15,21 @@ Shape (what phones show and keep, from the interop research in ../shared/notes/i
   so the task shows up on its day. DUE equal to DTSTART passes Sabre/Nextcloud's validator,
   which rejects only DUE < DTSTART (RFC 5545 section 3.8.2.3 says "later"; Sabre reads it
   as "not earlier").
+- A reminder written too late for its all-day alarms (rings.py) is timed instead:
+  ``DTSTART`` a floating local date-time (no TZID, no Z: like an all-day date it means the
+  wall clock wherever the phone is), ``DTEND`` (``DUE`` for a task) 30 minutes later (a
+  task: ``DUE`` equal to ``DTSTART``, as for the all-day task).
 - One ``VALARM`` per alarm: ``ACTION:DISPLAY`` with a DESCRIPTION (Android never fires an
-  alarm DAVx5 maps from another action) and a negative relative TRIGGER. Absolute or
-  positive triggers are never written and are ignored when read (a phone's own, not ours).
+  alarm DAVx5 maps from another action) and a relative TRIGGER before the start (an all-day
+  reminder) or at or before it (a timed one: ``TRIGGER:PT0S``, which DAVx5 keeps as 0
+  minutes before the start). Absolute or positive triggers are never written and are
+  ignored when read (a phone's own, not ours).
 - ``X-NETSYNC-CONTACT`` holds the contact's UID percent-encoded (RFC 3986 style, UTF-8), so
   the value is a plain token whatever the UID contains (``;`` ``,`` ``\\`` newlines...):
   icalendar 7.3 writes and reads X- values verbatim, and no server has anything to re-escape.
+  A reminder of no one contact (the weekly digest) has no such property: libical (GNOME
+  Calendar, Evolution) reports an empty X- property as a parse error. Read back, a missing
+  one and an empty one both mean no contact.
 
 A task counts as done when any of the three signals phones send is present: ``STATUS:COMPLETED``
 (2Do, DAVx5), a ``COMPLETED`` time (some Android syncs send only this) or
@@ -39,7 +48,7 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote
 
-from icalendar import Alarm, Calendar, Event, Todo, vText
+from icalendar import Alarm, Calendar, Event, Todo, vDuration, vText
 from icalendar.cal.component import Component
 
 from netsync.core.model import KINDS, UID_PREFIX, Reminder
@@ -47,6 +56,7 @@ from netsync.core.model import KINDS, UID_PREFIX, Reminder
 log = logging.getLogger(__name__)
 
 PRODID = "-//netsync//netsync//EN"
+TIMED_LENGTH = dt.timedelta(minutes=30)  # of a timed reminder event
 OWN_UID = re.compile(r"netsync-[A-Za-z0-9-]+\Z")  # what netsync generates; also safe in an href
 _CONTACT_SAFE = "-._~:@/+=!$&'()*?#[]"  # unescaped in X-NETSYNC-CONTACT besides A-Za-z0-9
 _NEWLINES = re.compile(r"\r\n|[\r\n\u2028\u2029]")
@@ -78,6 +88,17 @@ class _Text(vText):
     def to_ical(self) -> bytes:
         text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
         return text.replace("\n", "\\n").encode("utf-8")
+
+
+class _AtStart(vDuration):
+    """A zero trigger as ``PT0S``, how Apple Calendar writes "at time of event" (icalendar
+    7.3 writes ``P0D``, also valid, but seen from no calendar app)."""
+
+    def __init__(self) -> None:
+        super().__init__(dt.timedelta(0))
+
+    def to_ical(self) -> bytes:
+        return b"PT0S"
 
 
 def canonical(reminder: Reminder) -> Reminder:
@@ -115,19 +136,23 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
     """
     if not OWN_UID.match(reminder.uid):
         raise ValueError(f"not a netsync UID: {reminder.uid!r}")
-    if any(offset >= dt.timedelta(0) for offset in reminder.alarms):
-        raise ValueError(f"alarms must be before the day: {reminder.alarms!r}")
+    timed = reminder.at is not None
+    if any(offset > dt.timedelta(0) or not timed and not offset for offset in reminder.alarms):
+        raise ValueError(f"alarms must be before the start: {reminder.alarms!r}")
     stamp = stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
     summary = clean_text(reminder.summary)
     item: Component = Todo() if reminder.todo else Event()
     item.add("uid", reminder.uid)
     item.add("dtstamp", stamp)
-    item.add("dtstart", reminder.day)
+    start: dt.date | dt.datetime = reminder.day
+    if reminder.at is not None:
+        start = dt.datetime.combine(reminder.day, reminder.at.replace(tzinfo=None))
+    item.add("dtstart", start)  # a naive date-time is written floating
     if reminder.todo:
-        item.add("due", reminder.day)
+        item.add("due", start)
         item.add("status", "NEEDS-ACTION")
     else:
-        item.add("dtend", reminder.day + dt.timedelta(days=1))
+        item.add("dtend", start + (TIMED_LENGTH if timed else dt.timedelta(days=1)))
         item.add("transp", "TRANSPARENT")
     item.add("summary", _Text(summary))
     if reminder.description:
@@ -135,8 +160,9 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
     item.add("categories", [reminder.kind])
     item.add("x-netsync-kind", reminder.kind)
     # surrogateescape: a UID holding bytes that are not UTF-8 still reads back as the same UID.
-    contact = quote(reminder.contact_uid, safe=_CONTACT_SAFE, errors="surrogateescape")
-    item.add("x-netsync-contact", contact)
+    if reminder.contact_uid:  # never an empty property (libical: a parse error)
+        contact = quote(reminder.contact_uid, safe=_CONTACT_SAFE, errors="surrogateescape")
+        item.add("x-netsync-contact", contact)
     if reminder.planned is not None:
         item.add("x-netsync-planned", reminder.planned.strftime("%Y%m%d"))
     if reminder.placed is not None:
@@ -145,7 +171,7 @@ def render(reminder: Reminder, *, stamp: dt.datetime) -> bytes:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", _Text(summary or "Reminder"))
-        alarm.add("trigger", offset)
+        alarm.add("trigger", offset if offset else _AtStart())
         item.add_component(alarm)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -196,6 +222,7 @@ def _reminder(item: Component) -> Reminder | None:
     if day is None:
         log.debug("%s has no date", uid)
         return None
+    at = _time(item, "DTSTART") if start is not None else None
     return Reminder(
         uid=uid,
         kind=_kind(item) or kind_of_uid(uid),
@@ -203,10 +230,11 @@ def _reminder(item: Component) -> Reminder | None:
         day=day,
         summary=clean_text(_text(item, "SUMMARY")),
         description=clean_text(_text(item, "DESCRIPTION")),
-        alarms=_alarms(item, start=day),
+        alarms=_alarms(item, timed=at is not None),
         todo=todo,
         planned=_day_of(item, "X-NETSYNC-PLANNED"),
         placed=_day_of(item, "X-NETSYNC-PLACED"),
+        at=at,
     )
 
 
@@ -224,6 +252,13 @@ def _date(item: Component, name: str) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     return value if isinstance(value, dt.date) else None
+
+
+def _time(item: Component, name: str) -> dt.time | None:
+    """The wall-clock time of a DATE-TIME property where it is (a phone that re-uploads a
+    floating time may give it its own zone); None for a DATE."""
+    value = item.decoded(name)
+    return value.time() if isinstance(value, dt.datetime) else None
 
 
 def _day_of(item: Component, name: str) -> dt.date | None:
@@ -256,13 +291,13 @@ def _kind(item: Component) -> str:
     return ""
 
 
-def _alarms(item: Component, *, start: dt.date) -> tuple[dt.timedelta, ...]:
-    """Negative triggers, as offsets from the start of the day.
+def _alarms(item: Component, *, timed: bool) -> tuple[dt.timedelta, ...]:
+    """Triggers before the start (also at the start, for a timed item), as offsets from it.
 
     A trigger RELATED=END (RFC 5545 section 3.8.6.3) is moved to the start by the length of the
-    item; absolute triggers, and positive ones, are a client's own and are skipped.
+    item; absolute triggers, and later ones, are a client's own and are skipped.
     """
-    length = _length(item, start)
+    length = _length(item)
     out = []
     for alarm in item.subcomponents:
         if alarm.name != "VALARM" or "TRIGGER" not in alarm:
@@ -274,20 +309,33 @@ def _alarms(item: Component, *, start: dt.date) -> tuple[dt.timedelta, ...]:
             if length is None:
                 continue
             offset += length
-        if offset < dt.timedelta(0):
+        if offset < dt.timedelta(0) or timed and not offset:
             out.append(offset)
     return tuple(out)
 
 
-def _length(item: Component, start: dt.date) -> dt.timedelta | None:
-    end = _date(item, "DUE" if item.name == "VTODO" else "DTEND")
-    if end is not None:
+def _length(item: Component) -> dt.timedelta | None:
+    start = _moment(item, "DTSTART")
+    end = _moment(item, "DUE" if item.name == "VTODO" else "DTEND")
+    if start is not None and end is not None:
         return end - start
     if "DURATION" in item:
         duration = item.decoded("DURATION")
         return duration if isinstance(duration, dt.timedelta) else None
     # RFC 5545 section 3.6.1: an all-day event without DTEND or DURATION lasts one day
-    return dt.timedelta(days=1) if item.name == "VEVENT" else None
+    if item.name == "VEVENT" and start is not None and _time(item, "DTSTART") is None:
+        return dt.timedelta(days=1)
+    return None
+
+
+def _moment(item: Component, name: str) -> dt.datetime | None:
+    """A DATE or DATE-TIME property as a wall-clock date-time (a date: its midnight)."""
+    if name not in item:
+        return None
+    value = item.decoded(name)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return dt.datetime.combine(value, dt.time()) if isinstance(value, dt.date) else None
 
 
 def _completed(item: Component, day: dt.date, zone: dt.tzinfo | None) -> dt.date | None:

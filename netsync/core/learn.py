@@ -40,10 +40,14 @@ MIN_NAME = 4  # shorter names ("Al", "Jo") would match too many event titles
 
 @dataclass(frozen=True)
 class Observation:
+    """Contact with a person on ``day``; with ``received`` set, instead something they gave
+    or did for the user that day (a ``received:`` line, not a ``last:`` one)."""
+
     contact_uid: str
     day: dt.date
     how: str  # "" when unknown
     source: str  # for the report: "task", "deleted event", "calendar Work", "log"
+    received: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,13 @@ def from_mail(days: Mapping[str, dt.date], contacts: Sequence[Contact]) -> list[
 
 
 def apply(ledger: Ledger, observations: Iterable[Observation]) -> Ledger:
-    """The ledger with the newest observed contact, if it is newer than what it says."""
-    for obs in sorted(observations, key=lambda o: (o.day, o.how)):
-        ledger = notes.with_last(ledger, obs.day, obs.how)
+    """The ledger with the newest observed contact, if it is newer than what it says, and
+    every observed ``received`` it does not hold yet."""
+    for obs in sorted(observations, key=lambda o: (o.day, o.how, o.received or "")):
+        if obs.received is not None:
+            ledger = notes.with_received(ledger, obs.day, obs.received)
+        else:
+            ledger = notes.with_last(ledger, obs.day, obs.how)
     return ledger
 
 

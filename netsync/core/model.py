@@ -66,13 +66,22 @@ class NoteOccasion:
 
 
 @dataclass(frozen=True)
+class Received:
+    """A ``received:`` line: something the person gave or did for the user on ``day``."""
+
+    day: dt.date
+    text: str
+
+
+@dataclass(frozen=True)
 class Ledger:
     """What the ``[netsync]`` block in a contact's NOTE says (SPEC section 2).
 
-    ``never``: ``every: never``. ``pause_forever``: ``pause: never``. ``extra``: lines netsync
-    does not understand, kept verbatim and in order. ``needs_rewrite``: the block is not in
-    canonical form (a phone-typed date such as ``last: today`` or ``24-11-2026``, a Dutch key
-    where English is configured, two blocks merged), so the next cycle should rewrite it.
+    ``never``: ``every: never``. ``pause_forever``: ``pause: never``. ``received``: the
+    ``received:`` lines, in note order. ``extra``: lines netsync does not understand, kept
+    verbatim and in order. ``needs_rewrite``: the block says something in a form that must
+    not stay (a phone-typed date such as ``last: today`` or ``24-11-2026``, a Dutch key where
+    English is configured, two blocks merged), so the next cycle should rewrite it.
     """
 
     last: dt.date | None = None
@@ -85,6 +94,7 @@ class Ledger:
     pause_forever: bool = False
     extra: tuple[str, ...] = ()
     needs_rewrite: bool = False
+    received: tuple[Received, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,10 +125,13 @@ class Contact:
 
 @dataclass(frozen=True)
 class Reminder:
-    """One calendar object netsync wants to exist: an all-day event, or a task.
+    """One calendar object netsync wants to exist: an event, or a task.
 
-    ``alarms`` are offsets before the start of the day (negative ``timedelta``s:
-    ``-15h`` = 09:00 the day before). ``planned`` is the day netsync put a follow-up on; a
+    All-day (``at`` None) as the planner makes it, or timed at ``at`` (local wall-clock
+    time, written without a zone) when it was written too late for its all-day alarms to
+    ring (see rings.py). ``alarms`` are offsets from the start: before the start of the day
+    for an all-day reminder (negative ``timedelta``s: ``-15h`` = 09:00 the day before), at
+    or before ``at`` for a timed one. ``planned`` is the day netsync put a follow-up on; a
     follow-up whose ``day`` differs from ``planned`` was moved by the user. ``placed`` is the
     date of the cycle that put it there (see planner.plan_follow_ups).
     """
@@ -133,6 +146,7 @@ class Reminder:
     todo: bool = False
     planned: dt.date | None = None
     placed: dt.date | None = None
+    at: dt.time | None = None
 
 
 @dataclass(frozen=True)
@@ -157,3 +171,4 @@ class PlanSettings:
     language: str = "en"
     occasion_horizon_days: int = 365
     digest: bool = True
+    thank_within: Cadence | None = Cadence(14)  # a ``received:`` this recent asks for thanks

@@ -13,14 +13,20 @@ Decisions the SPEC leaves open (also in the README):
   line when there is one on both sides. ``replace_block`` drops extra blocks by the same
   rule, so the user's text reads the same before and after a rewrite.
 - ``needs_rewrite`` is set for what changes the meaning or the structure: a relative date
-  (``today``, ``gisteren``: it would mean another day tomorrow), a date not in ISO form, a
-  missing ``[/netsync]``, several blocks, a second ``last:``/``every:``/``pause:`` line, and,
-  when ``language`` is given, a key in the other language. Key case, spacing, line order
-  and ``MM-DD`` for ``--MM-DD`` are cosmetic: they are tidied whenever netsync writes the
-  block anyway, but never cause a write on their own (SPEC section 1: no needless writes).
+  (``today``, ``gisteren``: it would mean another day tomorrow), a date not in ISO form,
+  several blocks, a second ``last:``/``every:``/``pause:`` line, and, when ``language`` is
+  given, a key in the other language. ``rewrite_reasons`` names each of these, so a message
+  says what a rewrite changed. Key case, spacing, line order, ``MM-DD`` for ``--MM-DD`` and
+  a missing ``[/netsync]`` (SPEC section 2: the block is read as it stands) are cosmetic:
+  they are tidied whenever netsync writes the block anyway, but never cause a write on
+  their own (SPEC section 1: no needless writes).
 - Several blocks merge in note order: newest ``last`` (a same-day ``how`` fills an empty
-  one), later ``every:``/``pause:`` lines win, occasions and gifts are unioned, unknown lines
-  kept (a line already kept from an earlier block is not repeated).
+  one), later ``every:``/``pause:`` lines win, occasions, gifts and ``received:`` lines are
+  unioned, unknown lines kept (a line already kept from an earlier block is not repeated).
+- Nothing is dropped in silence (SPEC section 2): ``not_understood`` lists the block's
+  lines netsync cannot read and the lines outside the block that look like block lines
+  (``last:``, ``every:``, ``occasion:``, ``pause:``, ``received:`` and their Dutch keys;
+  ``gift:`` is left out, a gift idea in the user's own words is ordinary text).
 - Blank lines inside a closed block are dropped; ``nooit`` is accepted for ``never`` and
   written in Dutch blocks; ``pause:``/``every:`` with trailing words are not understood and
   kept verbatim rather than half-read.
@@ -35,7 +41,7 @@ import re
 from dataclasses import dataclass, field
 
 from netsync.core.durations import parse_cadence
-from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate
+from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate, Received
 
 START, END = "[netsync]", "[/netsync]"
 _SEPARATOR = "\n\n"
@@ -51,14 +57,32 @@ _FIELDS = {
     "cadeau": "gift",
     "pause": "pause",
     "pauze": "pause",
+    "received": "received",
+    "ontvangen": "received",
 }
-_DUTCH = frozenset({"laatst", "laatste contact", "elke", "gelegenheid", "cadeau", "pauze"})
+_DUTCH = frozenset(
+    {"laatst", "laatste contact", "elke", "gelegenheid", "cadeau", "pauze", "ontvangen"}
+)
 _WRITTEN = {
     "en": {"last": "last", "every": "every", "occasion": "occasion", "gift": "gift",
-           "pause": "pause", "never": "never"},
+           "received": "received", "pause": "pause", "never": "never"},
     "nl": {"last": "laatst", "every": "elke", "occasion": "gelegenheid", "gift": "cadeau",
-           "pause": "pauze", "never": "nooit"},
+           "received": "ontvangen", "pause": "pauze", "never": "nooit"},
 }  # fmt: skip
+# Keys whose line outside the block is reported: it was surely meant for netsync.
+_STRAY = frozenset(name for name, key in _FIELDS.items() if key != "gift")
+
+# Why a block is rewritten, as the messages say it (rewrite_reasons).
+DATES = "dates written as YYYY-MM-DD"
+MERGED = "blocks merged into one"
+REPEATED = "repeated lines merged"
+ENGLISH = "keys written in English"
+DUTCH = "keys written in Dutch"
+CLOSED = "[/netsync] put back"
+
+# Why a line is reported (not_understood).
+NOT_READ = "not understood"
+OUTSIDE = "outside the [netsync] block, so not read"
 _NEVER = frozenset({"never", "nooit"})
 _DAYS_AGO = {"today": 0, "vandaag": 0, "yesterday": 1, "gisteren": 1}
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
@@ -87,9 +111,13 @@ class _Draft:
     pause_forever: bool = False
     occasions: list[NoteOccasion] = field(default_factory=list)
     gifts: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
-    rewrite: bool = False
+    reasons: dict[str, None] = field(default_factory=dict)  # in the order found
+
+    def because(self, reason: str) -> None:
+        self.reasons.setdefault(reason)
 
 
 def parse_note(text: str, *, today: dt.date, language: str | None = None) -> tuple[str, Ledger]:
@@ -97,20 +125,48 @@ def parse_note(text: str, *, today: dt.date, language: str | None = None) -> tup
 
     ``language`` ("en"/"nl"), when given, flags a block written in the other language for
     rewriting."""
+    user, draft = _read(text, today=today, language=language)
+    return user, _ledger(draft)
+
+
+def rewrite_reasons(text: str, *, today: dt.date, language: str) -> tuple[str, ...]:
+    """What writing the block of ``text`` in canonical form (in ``language``) changes beyond
+    key case and spacing: ``DATES``, ``MERGED``, ``REPEATED``, ``ENGLISH``/``DUTCH`` and
+    ``CLOSED`` (the last never causes a write by itself). Empty when there is no block."""
+    _, draft = _read(text, today=today, language=language)
+    return tuple(draft.reasons)
+
+
+def not_understood(user: str, ledger: Ledger) -> tuple[tuple[str, str], ...]:
+    """The lines of a note netsync keeps but cannot use, verbatim, each with why: the block's
+    lines it does not understand (``ledger.extra``, ``NOT_READ``), then the lines of the
+    user's text (``user``, the note outside the block) keyed like a block line (``OUTSIDE``)."""
+    stray = []
+    for line in user.split("\n"):
+        key, colon, _ = line.partition(":")
+        if colon and " ".join(key.split()).lower() in _STRAY:
+            stray.append((line, OUTSIDE))
+    return tuple((line, NOT_READ) for line in ledger.extra) + tuple(stray)
+
+
+def _read(text: str, *, today: dt.date, language: str | None) -> tuple[str, _Draft]:
     lines = _lines(text)
     blocks = _blocks(lines)
+    draft = _Draft(today, language)
     if not blocks:
-        return text, Ledger()
+        return text, draft
     user = text
     for first, last, _ in reversed(blocks):
         user = _remove(user, lines[first].start, lines[last].end)
-    draft = _Draft(today, language, rewrite=len(blocks) > 1)
+    if len(blocks) > 1:
+        draft.because(MERGED)
     for first, last, closed in blocks:
-        draft.rewrite |= not closed
         earlier = set(draft.extra)
         for line in lines[first + 1 : last if closed else last + 1]:
             _read_line(draft, line.text, earlier)
-    return user, _ledger(draft)
+    if not all(closed for _, _, closed in blocks):
+        draft.because(CLOSED)  # put back when the block is written, never a write of its own
+    return user, draft
 
 
 def has_block(text: str) -> bool:
@@ -128,6 +184,7 @@ def render_block(ledger: Ledger, *, language: str = "en") -> str:
         out.append(_pair(key["every"], key["never"] if ledger.never else str(ledger.every)))
     out += [_pair(key["occasion"], _spell(o.date), o.text) for o in ledger.occasions]
     out += [_pair(key["gift"], g) for g in map(_one_line, ledger.gifts) if g]
+    out += [_pair(key["received"], r.day.isoformat(), r.text) for r in ledger.received]
     if ledger.pause_forever:
         out.append(_pair(key["pause"], key["never"]))
     elif ledger.pause is not None:
@@ -159,6 +216,15 @@ def with_last(ledger: Ledger, day: dt.date, how: str = "") -> Ledger:
     if day == ledger.last and how and not ledger.how:
         return dataclasses.replace(ledger, how=how)
     return ledger
+
+
+def with_received(ledger: Ledger, day: dt.date, text: str) -> Ledger:
+    """``ledger`` with a ``received:`` line for ``text`` on ``day`` after the others; the same
+    object when it holds that line already."""
+    line = Received(day, _one_line(text))
+    if line in ledger.received:
+        return ledger
+    return dataclasses.replace(ledger, received=(*ledger.received, line))
 
 
 def _lines(text: str) -> list[_Line]:
@@ -220,10 +286,10 @@ def _read_line(draft: _Draft, line: str, earlier: set[str]) -> None:
             draft.extra.append(line)
         return
     if known in draft.seen and known in ("last", "every", "pause"):
-        draft.rewrite = True
+        draft.because(REPEATED)
     draft.seen.add(known)
     if draft.language is not None and (name in _DUTCH) != (draft.language == "nl"):
-        draft.rewrite = True
+        draft.because(DUTCH if draft.language == "nl" else ENGLISH)
 
 
 def _apply(draft: _Draft, known: str, value: str) -> bool:
@@ -244,8 +310,12 @@ def _apply(draft: _Draft, known: str, value: str) -> bool:
     if dated is None or known == "pause" and rest:
         return False
     day, exact = dated
-    draft.rewrite |= not exact
-    if known == "pause":
+    if not exact:
+        draft.because(DATES)
+    if known == "received":
+        if Received(day, rest) not in draft.received:
+            draft.received.append(Received(day, rest))
+    elif known == "pause":
         draft.pause, draft.pause_forever = day, False
     elif draft.last is None or day > draft.last:
         draft.last, draft.how = day, rest
@@ -261,7 +331,8 @@ def _apply_occasion(draft: _Draft, head: str, text: str) -> bool:
         if dated is None:
             return False
         day, exact = dated
-        draft.rewrite |= not exact
+        if not exact:
+            draft.because(DATES)
         when = PartialDate(day.month, day.day, day.year)
     if NoteOccasion(when, text) not in draft.occasions:
         draft.occasions.append(NoteOccasion(when, text))
@@ -317,7 +388,8 @@ def _ledger(draft: _Draft) -> Ledger:
         pause=draft.pause,
         pause_forever=draft.pause_forever,
         extra=tuple(draft.extra),
-        needs_rewrite=draft.rewrite,
+        needs_rewrite=any(reason != CLOSED for reason in draft.reasons),
+        received=tuple(draft.received),
     )
 
 

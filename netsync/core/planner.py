@@ -12,6 +12,14 @@ what makes a daily run move nothing, and what keeps a follow-up the user moved w
 it); one whose day passed without contact moves to the first day with room. New and overdue
 follow-ups fill days in order of due date, at most ``max_per_day`` a day, within the horizon.
 
+Thank-yous. A ``received:`` line dated within ``thank_within`` of the day, with no ``last:``
+on or after it, makes the contact's follow-up a thank-you ("Thank Alice Jansen: flowers"):
+due on the earliest such line's date, so it is placed like any overdue follow-up, but
+before the plain ones of that step, on the first day with room (it is the follow-up that
+cannot wait). Any recorded contact (a ``last:`` on or after it) closes it, as it closes any
+follow-up. A contact without follow-ups (``every: never``, an organisation) still gets its
+thank-you; a pause holds it like any follow-up.
+
 That is one day's step. The calendar is the planner's memory, so the step is replayed for every
 day since the earliest follow-up in it: days without a cycle end in the plan a cycle every day
 would have made. The one gap it cannot see is one longer than the horizon after a plan that had
@@ -40,6 +48,7 @@ from netsync.core.model import (
     Cadence,
     Contact,
     PlanSettings,
+    Received,
     Reminder,
 )
 from netsync.core.occasions import occurrences
@@ -112,7 +121,8 @@ def due_date(
 
 @dataclass(frozen=True)
 class _Person:
-    """A contact that gets follow-ups, with what its due date needs worked out once."""
+    """A contact that gets follow-ups (or a thank-you), with what its due date needs worked
+    out once."""
 
     contact: Contact
     key: str
@@ -120,25 +130,62 @@ class _Person:
     period: int
     fixed: dt.date | None  # last contact + cadence; None when there is no last contact
     pause: dt.date | None
+    routine: bool  # follow-ups by cadence; False: thank-yous only
+    thanks: tuple[Received, ...]  # received: lines after the last contact, oldest first
+    thank_within: Cadence | None
 
     @classmethod
     def of(cls, contact: Contact, settings: PlanSettings) -> _Person | None:
         cadence = cadence_for(contact, settings)
         ledger = contact.ledger
-        if contact.is_org or cadence is None or ledger.pause_forever:
+        if ledger.pause_forever:
             return None
-        fixed = cadence.after(ledger.last) if ledger.last is not None else None
-        key, period = contact_key(contact.uid), cadence.approx_days
-        return cls(contact, key, int(key, 16) % period, period, fixed, ledger.pause)
-
-    def due(self, *, today: dt.date, open_due: dt.date | None) -> dt.date:
-        """The next day on or after today in the contact's slot, unless a last contact or
-        the open follow-up says when."""
-        due = (
-            self.fixed
-            or open_due
-            or today + dt.timedelta(days=(self.slot - today.toordinal()) % self.period)
+        routine = not contact.is_org and cadence is not None
+        thanks: tuple[Received, ...] = ()
+        if settings.thank_within is not None:
+            last = ledger.last
+            after = [r for r in ledger.received if last is None or r.day > last]
+            thanks = tuple(sorted(after, key=lambda r: r.day))
+        if not routine and not thanks:
+            return None
+        fixed = cadence.after(ledger.last) if cadence and ledger.last is not None else None
+        key, period = contact_key(contact.uid), (cadence or settings.every).approx_days
+        return cls(
+            contact,
+            key,
+            int(key, 16) % period,
+            period,
+            fixed,
+            ledger.pause,
+            routine,
+            thanks,
+            settings.thank_within,
         )
+
+    def thanking(self, today: dt.date) -> tuple[Received, ...]:
+        """The received: lines a follow-up on ``today`` thanks for (none: a plain one)."""
+        within = self.thank_within
+        if within is None:
+            return ()
+        return tuple(r for r in self.thanks if r.day <= today and within.after(r.day) >= today)
+
+    def due(self, *, today: dt.date, open_due: dt.date | None) -> dt.date | None:
+        """The next day on or after today in the contact's slot, unless a last contact or
+        the open follow-up says when; the date of the thanks a thank-you is for; None for a
+        contact with nothing to follow up."""
+        thanking = self.thanking(today)
+        if thanking:
+            due = thanking[0].day
+        elif not self.routine:
+            return None
+        else:
+            if open_due is not None and any(r.day == open_due for r in self.thanks):
+                open_due = None  # that was a thank-you: it does not fix the slot
+            due = (
+                self.fixed
+                or open_due
+                or today + dt.timedelta(days=(self.slot - today.toordinal()) % self.period)
+            )
         if self.pause is not None and due < self.pause:
             due = self.pause
         return due
@@ -207,7 +254,7 @@ def plan_follow_ups(
         plan = _step(people, plan, today=day, settings=settings)
         day += dt.timedelta(days=1)
     return [
-        _follow_up(p.person.contact, uid, p, settings)
+        _follow_up(p.person, uid, p, settings, today=today)
         for uid, p in plan.items()
         if p.person is not None
     ]
@@ -230,20 +277,23 @@ def _step(
     horizon = today + dt.timedelta(days=settings.horizon_days)
     per_day: Counter[dt.date] = Counter()
     out: dict[str, _Placed] = {}
-    to_place: list[tuple[dt.date, str, str, _Person]] = []
+    to_place: list[tuple[bool, dt.date, str, str, _Person]] = []
     for person in people:
         uid_ = person.contact.uid
         due = person.due(today=today, open_due=open_due.get(person.key))
+        if due is None:
+            continue
         uid = _uid(FOLLOW_UP, person.key, due)
         current = plan.get(uid)
         if current is not None and current.kept_on(today):
             per_day[current.day] += 1
             out[uid] = _Placed(person, uid_, due, current.day, current.planned, current.placed)
         elif due <= horizon or current is not None:
-            to_place.append((due, uid_, uid, person))
-    # Most overdue first; the UID breaks ties so the order never depends on input order.
-    to_place.sort(key=lambda item: (item[0], item[1]))
-    for due, uid_, uid, person in to_place:
+            to_place.append((not person.thanking(today), due, uid_, uid, person))
+    # Thank-yous first, then the most overdue; the UID breaks ties so the order never depends
+    # on input order.
+    to_place.sort(key=lambda item: item[:3])
+    for _, due, uid_, uid, person in to_place:
         day = max(due, today)
         while per_day[day] >= settings.max_per_day:
             day += dt.timedelta(days=1)
@@ -254,15 +304,22 @@ def _step(
     return out
 
 
-def _follow_up(contact: Contact, uid: str, placed: _Placed, settings: PlanSettings) -> Reminder:
-    language = settings.language
+def _follow_up(
+    person: _Person, uid: str, placed: _Placed, settings: PlanSettings, *, today: dt.date
+) -> Reminder:
+    contact, language = person.contact, settings.language
     hint = "done_todo" if settings.as_todo else "done_event"
+    thanking = person.thanking(today)
+    if thanking:
+        summary = texts.thank_summary(contact, thanking, language=language)
+    else:
+        summary = texts.follow_up_summary(contact, language=language)
     return Reminder(
         uid=uid,
         kind=FOLLOW_UP,
         contact_uid=contact.uid,
         day=placed.day,
-        summary=texts.follow_up_summary(contact, language=language),
+        summary=summary,
         description=texts.description(contact, language=language, gifts=False, done_hint=hint),
         alarms=FOLLOW_UP_ALARMS,
         todo=settings.as_todo,
@@ -338,6 +395,7 @@ def plan_digests(
     listing that week's follow-ups and occasions, with an alarm on the Sunday before. It is
     rewritten as the week changes (a follow-up done, a birthday passed)."""
     names = {c.uid: c.name for c in contacts}
+    by_uid = {c.uid: c for c in contacts}
     monday = today - dt.timedelta(days=today.weekday())
     out = []
     for start in (monday, monday + dt.timedelta(days=7)):
@@ -357,6 +415,7 @@ def plan_digests(
         summary = texts.digest_summary(calls, occasions, language=language)
         description = "\n".join(
             f"{texts.weekday(r.day, language=language)} {r.day.isoformat()}: {r.summary}"
+            + _received_tail(r, by_uid.get(r.contact_uid), today=today, settings=settings)
             for r in week
         )
         out.append(
@@ -373,6 +432,20 @@ def plan_digests(
     return out
 
 
+def _received_tail(
+    reminder: Reminder, contact: Contact | None, *, today: dt.date, settings: PlanSettings
+) -> str:
+    """What a digest line adds about what the person gave lately ("", and nothing for a
+    thank-you, whose summary says it already)."""
+    if contact is None or not contact.ledger.received:
+        return ""
+    if reminder.kind == FOLLOW_UP:
+        person = _Person.of(contact, settings)
+        if person is not None and person.thanking(today):
+            return ""
+    return " (" + texts.received_line(contact, language=settings.language, brief=True) + ")"
+
+
 def _label(reminder: Reminder) -> str:
     """The occasion's own words: what follows "Name: " in its summary."""
     if reminder.kind != OCCASION:
@@ -383,7 +456,9 @@ def _label(reminder: Reminder) -> str:
 def _placed_by(contact: Contact, settings: PlanSettings) -> tuple[object, ...] | None:
     """What a contact's follow-up is placed by; None for a contact without follow-ups."""
     person = _Person.of(contact, settings)
-    return None if person is None else (contact.uid, person.period, person.fixed, person.pause)
+    if person is None:
+        return None
+    return (contact.uid, person.period, person.fixed, person.pause, person.routine, person.thanks)
 
 
 def replan_edited(
@@ -412,8 +487,8 @@ def replan_edited(
             return None
         follow_up = follow_ups.get(old.uid) if placed_by else None
         was, now = (_own(c, follow_up, today=today, settings=settings) for c in (old, new))
-        if settings.digest and _in_digests(was, old.name, monday) != _in_digests(
-            now, new.name, monday
+        if settings.digest and _in_digests(was, old, monday, settings) != _in_digests(
+            now, new, monday, settings
         ):
             return None
         before += was
@@ -426,19 +501,23 @@ def _own(
 ) -> list[Reminder]:
     """One contact's reminders in a plan that has its follow-up (if any) as ``follow_up``."""
     out = []
-    if follow_up is not None:
+    person = _Person.of(contact, settings)
+    if follow_up is not None and person is not None:
         day, planned, made = follow_up.day, follow_up.planned, follow_up.placed
         placed = _Placed(None, contact.uid, None, day, planned, made)
-        out.append(_follow_up(contact, follow_up.uid, placed, settings))
+        out.append(_follow_up(person, follow_up.uid, placed, settings, today=today))
     return out + plan_occasions([contact], today=today, settings=settings)
 
 
 def _in_digests(
-    reminders: Sequence[Reminder], name: str, monday: dt.date
-) -> list[tuple[dt.date, str, str, str]]:
+    reminders: Sequence[Reminder], contact: Contact, monday: dt.date, settings: PlanSettings
+) -> list[tuple[dt.date, str, str, str, str]]:
     """What the digests of the weeks from ``monday`` take from one contact's reminders."""
     end = monday + dt.timedelta(days=14)
-    return sorted((r.day, r.kind, r.summary, name) for r in reminders if monday <= r.day < end)
+    gave = texts.received_line(contact, language=settings.language, brief=True)
+    return sorted(
+        (r.day, r.kind, r.summary, contact.name, gave) for r in reminders if monday <= r.day < end
+    )
 
 
 def plan(

@@ -5,7 +5,9 @@ compared by what they say (the parsed Reminder), never by their text: Radicale r
 what it stores, and phones add their own properties.
 
 What is left alone on purpose: occasion reminders whose day has passed (they are the calendar's
-history) and follow-up tasks the user ticked off.
+history) and follow-up tasks the user ticked off. The digest of the current week is not
+history while the week lasts: it is rewritten when its follow-ups change and deleted when
+nothing is left in it (SPEC 4, issue 13).
 
 What is left as it is for a while: an occasion reminder (birthday, anniversary, occasion) whose
 only change is its "Last contact" line, until the day its first alarm rings (a week before).
@@ -14,6 +16,9 @@ and with mail as a sign of contact that would be several writes, each synced to 
 for each message sent; the line is seen when the alarm rings or the day comes, and by then it
 is up to date. Anything else an occasion says (name, age, phone numbers, gift ideas, the note)
 is rewritten at once.
+
+What is written is in the form that still rings at ``now`` (rings.settle); a reminder in the
+calendar in a form netsync chose earlier stays in it while it says the same (rings.kept).
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netsync.core import texts
+from netsync.core import rings, texts
 from netsync.core.ics import canonical, same_content
 from netsync.core.model import (
     ANNIVERSARY,
     BIRTHDAY,
+    DIGEST,
     FOLLOW_UP,
     OCCASION,
     UID_PREFIX,
@@ -56,6 +62,8 @@ def _kept_as_history(stored: StoredReminder, *, today: dt.date) -> bool:
     reminder = stored.reminder
     if stored.completed is not None:
         return True
+    if reminder.kind == DIGEST:  # dated on its Monday, it speaks for the whole week
+        return reminder.day + dt.timedelta(days=7) <= today
     return reminder.kind != FOLLOW_UP and reminder.day < today
 
 
@@ -78,8 +86,14 @@ def _only_last_contact_before_alarm(old: Reminder, new: Reminder, *, today: dt.d
 
 
 def diff(
-    desired: Sequence[Reminder], stored: Sequence[StoredReminder], *, today: dt.date
+    desired: Sequence[Reminder],
+    stored: Sequence[StoredReminder],
+    *,
+    today: dt.date,
+    now: dt.datetime,
 ) -> Changes:
+    """What to create, update and delete so the calendar holds ``desired``. ``now`` is the
+    local wall-clock time the writes happen at (rings.settle)."""
     changes = Changes()
     wanted = {r.uid: r for r in desired}
     seen: set[str] = set()
@@ -92,14 +106,18 @@ def diff(
             continue
         seen.add(uid)
         if uid in wanted:
-            if (
-                item.completed is None
-                and not same_content(item.reminder, wanted[uid])
-                and not _only_last_contact_before_alarm(item.reminder, wanted[uid], today=today)
-            ):
-                changes.to_update.append((item, wanted[uid]))
+            want = wanted[uid]
+            if item.completed is not None or same_content(item.reminder, want):
+                continue
+            if rings.kept(item.reminder, want):
+                continue
+            if _only_last_contact_before_alarm(item.reminder, want, today=today):
+                continue
+            changes.to_update.append((item, rings.settle(want, now=now)))
         elif not _kept_as_history(item, today=today):
             changes.to_delete.append(item)
-    changes.to_create.extend(r for uid, r in wanted.items() if uid not in seen)
+    changes.to_create.extend(
+        rings.settle(r, now=now) for uid, r in wanted.items() if uid not in seen
+    )
     changes.to_create.sort(key=lambda r: (r.day, r.uid))
     return changes

@@ -6,14 +6,20 @@ Pure functions of a contact and an occurrence; no clock, no I/O.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from netsync.core.model import ANNIVERSARY, BIRTHDAY, FOLLOW_UP, Contact
+from netsync.core.model import ANNIVERSARY, BIRTHDAY, FOLLOW_UP, Contact, Received
 
 NOTE_PREVIEW = 300  # characters of the user's own note shown in a description
+RECEIVED_SHOWN = 3  # the latest ``received:`` lines a reminder shows
 
 _TEXTS: dict[str, dict[str, str]] = {
     "en": {
         FOLLOW_UP: "Get in touch with {name}",
+        "thank": "Thank {name}: {what}",
+        "thank_plain": "Thank {name}",
+        "received": "Received: {value}",
+        "received_brief": "received: {value}",
         "birthday_age": "{name} turns {n}",
         BIRTHDAY: "{name}'s birthday",
         "anniversary_years": "{name}: {n} years married",
@@ -41,6 +47,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "nl": {
         FOLLOW_UP: "Neem contact op met {name}",
+        "thank": "Bedank {name}: {what}",
+        "thank_plain": "Bedank {name}",
+        "received": "Ontvangen: {value}",
+        "received_brief": "ontvangen: {value}",
         "birthday_age": "{name} wordt {n}",
         BIRTHDAY: "Verjaardag van {name}",
         "anniversary_years": "{name}: {n} jaar getrouwd",
@@ -76,6 +86,34 @@ def _t(language: str, key: str, **values: object) -> str:
 
 def follow_up_summary(contact: Contact, *, language: str) -> str:
     return _t(language, FOLLOW_UP, name=contact.name)
+
+
+def thank_summary(contact: Contact, received: Sequence[Received], *, language: str) -> str:
+    """ "Thank Alice Jansen: flowers when I was ill" (what of each line, oldest first)."""
+    what = "; ".join(r.text for r in received if r.text)
+    if not what:
+        return _t(language, "thank_plain", name=contact.name)
+    return _t(language, "thank", name=contact.name, what=what)
+
+
+def latest_received(contact: Contact) -> list[Received]:
+    """The latest ``RECEIVED_SHOWN`` received: lines, newest first (note order breaks ties)."""
+    lines = list(enumerate(contact.ledger.received))
+    lines.sort(key=lambda item: (item[1].day, item[0]), reverse=True)
+    return [r for _, r in lines[:RECEIVED_SHOWN]]
+
+
+def received_line(contact: Contact, *, language: str, brief: bool = False) -> str:
+    """ "Received: 2026-11-20 flowers; 2026-10-02 soup" (a description line), or with
+    ``brief`` "received: flowers (2026-11-20); ..." (a digest line's tail); "" for none."""
+    latest = latest_received(contact)
+    if not latest:
+        return ""
+    if brief:
+        value = "; ".join(f"{r.text} ({r.day.isoformat()})".strip() for r in latest)
+        return _t(language, "received_brief", value=value)
+    value = "; ".join(f"{r.day.isoformat()} {r.text}".strip() for r in latest)
+    return _t(language, "received", value=value)
 
 
 def birthday_summary(contact: Contact, *, age: int | None, language: str) -> str:
@@ -117,7 +155,8 @@ _LAST_KEYS = ("last", "last_how", "last_never")
 
 
 def description(contact: Contact, *, language: str, gifts: bool, done_hint: str = "") -> str:
-    """What helps to act: last contact and how, phone numbers, e-mail, gift ideas, the note."""
+    """What helps to act: last contact and how, phone numbers, e-mail, gift ideas, what they
+    gave lately, the note."""
     ledger = contact.ledger
     lines: list[str] = []
     if ledger.last is None:
@@ -130,6 +169,8 @@ def description(contact: Contact, *, language: str, gifts: bool, done_hint: str 
     lines.extend(_t(language, "email", value=email) for email in contact.emails)
     if gifts and ledger.gifts:
         lines.append(_t(language, "gift", value="; ".join(ledger.gifts)))
+    if ledger.received:
+        lines.append(received_line(contact, language=language))
     if contact.note.strip():
         lines.append(_t(language, "note", value=shorten(contact.note)))
     if done_hint:

@@ -118,7 +118,7 @@ def test_every_check_passes_and_leaves_nothing_behind(
     names = [line[7:].split(":")[0] for line in verdicts(out)]
     expected = ["config", "password", "state", "server", "clock"]
     expected += ["login"] if server.needs_auth else []
-    expected += ["address books", "calendar 'Keep in touch'", "write permission"]
+    expected += ["address books", "calendar 'Keep in touch'", "write permission", "notes"]
     assert names == expected
     assert all(line.startswith("[ok  ]") for line in verdicts(out)), out
     assert "next:" not in out

@@ -213,7 +213,7 @@ def test_a_deleted_follow_up_event_records_contact_that_day(
 ) -> None:
     server, config = synced
     href, tag, event = reminders(server)["Get in touch with Chen Wei"]
-    assert event.decoded("DTSTART") == TODAY
+    assert davcheck.day_of(event) == TODAY
     status, _, _ = davcheck.request(server, "DELETE", href, headers={"If-Match": tag})
     assert status in (200, 204)
     assert run(config, "sync") == 0
@@ -228,7 +228,7 @@ def test_a_future_follow_up_deleted_early_is_not_contact(
     future = {
         s: v
         for s, v in reminders(server).items()
-        if s.startswith("Get in touch") and v[2].decoded("DTSTART") > TODAY
+        if s.startswith("Get in touch") and davcheck.day_of(v[2]) > TODAY
     }
     summary, (href, tag, _) = sorted(future.items())[0]
     contacts_before = davcheck.children(server, server.addressbook)
@@ -243,20 +243,14 @@ def test_a_moved_follow_up_stays_on_the_users_day(synced: tuple[servers.Server, 
     href, tag, event = reminders(server)["Get in touch with Chen Wei"]
     body = davcheck.get(server, href).decode()
     new_day = TODAY + dt.timedelta(days=3)
-    moved = body.replace(
-        f"DTSTART;VALUE=DATE:{TODAY:%Y%m%d}", f"DTSTART;VALUE=DATE:{new_day:%Y%m%d}"
-    )
-    moved = moved.replace(
-        f"DTEND;VALUE=DATE:{TODAY + dt.timedelta(days=1):%Y%m%d}",
-        f"DTEND;VALUE=DATE:{new_day + dt.timedelta(days=1):%Y%m%d}",
-    )
+    moved = davcheck.moved_to(body, TODAY, new_day)
     assert moved != body
     phone_rewrites(server, href, tag, moved)
     contacts_before = davcheck.children(server, server.addressbook)
     calendar_before = davcheck.snapshot(server, davcheck.calendars(server)["Keep in touch"])
     for day in (TODAY, TODAY + dt.timedelta(days=1)):
         assert run(config, "sync", today=day) == 0
-    assert reminders(server)["Get in touch with Chen Wei"][2].decoded("DTSTART") == new_day
+    assert davcheck.day_of(reminders(server)["Get in touch with Chen Wei"][2]) == new_day
     assert davcheck.children(server, server.addressbook) == contacts_before
     after = davcheck.snapshot(server, davcheck.calendars(server)["Keep in touch"])
     assert after[href] == calendar_before[href]  # not even rewritten

@@ -187,6 +187,12 @@ class Phone:
             return False
         event = icalendar.Calendar.from_ical(body)
         for comp in event.walk("VEVENT"):
+            start, end = comp.decoded("DTSTART"), comp.decoded("DTEND")
+            if isinstance(start, dt.datetime):  # a timed reminder: same time, another day
+                shift = day - start.date()
+                comp["DTSTART"] = icalendar.vDDDTypes(start + shift)
+                comp["DTEND"] = icalendar.vDDDTypes(end + shift)
+                continue
             comp["DTSTART"] = icalendar.vDate(day)
             comp["DTEND"] = icalendar.vDate(day + dt.timedelta(days=1))
         status, _, _ = davcheck.request(
@@ -241,7 +247,7 @@ def _says(comp: Any) -> tuple[Any, ...]:
     cats = [str(c) for c in categories.cats] if categories is not None else []
     return (
         comp.name,
-        comp.decoded("DTSTART"),
+        davcheck.day_of(comp),  # the day, whether all-day or timed (see the last item)
         comp.decoded("DTEND") if "DTEND" in comp else comp.decoded("DUE", None),
         text("SUMMARY"),
         text("DESCRIPTION"),
@@ -250,6 +256,7 @@ def _says(comp: Any) -> tuple[Any, ...]:
         text("X-NETSYNC-CONTACT"),
         text("X-NETSYNC-PLANNED"),
         tuple(alarms),
+        comp.decoded("DTSTART"),  # the start itself: a date, or a time of that day
     )
 
 

@@ -221,7 +221,7 @@ def compare(
     moved = {u for u in both if half_written_days and _day_only(wanted[u], mine[u])}
     digests = {u for u in both if "-digest-" in u} if moved else set()
     side.moved_follow_ups = max(side.moved_follow_ups, len(moved))
-    changed = {u for u in both - moved - digests if wanted[u] != mine[u]}
+    changed = {u for u in both - moved - digests if not _same_but_form(wanted[u], mine[u])}
     problems += [f"card {n} should not be there" for n in sorted(extra_cards)]
     problems += [f"reminder {u} missing" for u in sorted(missing)]
     problems += [f"reminder {u} not wanted" for u in sorted(extra)]
@@ -232,10 +232,31 @@ def compare(
 
 
 def _day_only(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    """Two follow-ups that differ in their day only (DTSTART, DTEND or DUE, PLANNED)."""
+    """Two follow-ups that differ in their day only (DTSTART, DTEND or DUE, PLANNED), each in
+    a form netsync writes (see _same_but_form)."""
     if a[6] != "follow-up" or a == b:
         return False
-    return (a[0], *a[3:8], a[9]) == (b[0], *b[3:8], b[9])
+    return (a[0], *a[3:8]) == (b[0], *b[3:8]) and _own_form(a) and _own_form(b)
+
+
+def _same_but_form(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    """Two reminders that say the same, on the same day, each in a form netsync writes.
+
+    The form is chosen when a write gets through (netsync/core/rings.py): all-day with its
+    alarms before the day while those are ahead, else timed on that day with an alarm at its
+    start. A side whose write got through a day later than the fault-free one's holds the
+    same reminder in the timed form; both ring, and neither is rewritten for that alone."""
+    if a == b:
+        return True
+    return (a[0], a[1], *a[3:9]) == (b[0], b[1], *b[3:9]) and _own_form(a) and _own_form(b)
+
+
+def _own_form(says: tuple[object, ...]) -> bool:
+    """All-day with alarms before the day, or timed on its day with one alarm at its start."""
+    start, alarms = says[10], says[9]
+    if not isinstance(start, dt.datetime):
+        return all(str(trigger).startswith("-") for _, trigger, _ in alarms)  # type: ignore[attr-defined]
+    return start.date() == says[1] and [t for _, t, _ in alarms] == ["0:00:00"]  # type: ignore[attr-defined]
 
 
 def writes(proxy: FaultProxy, since: int) -> list[str]:

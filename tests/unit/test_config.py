@@ -125,6 +125,21 @@ def test_plan_settings_follow_the_config() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("14d", Cadence(14)), ("3w", Cadence(3, "w")), ("", None), ("never", None)],
+)
+def test_thank_within_is_a_span_or_off(value: str, expected: Cadence | None) -> None:
+    settings = parse({"contacts": {"url": URL}, "follow_up": {"thank_within": value}})
+    assert settings.plan.thank_within == expected
+    assert parse({"contacts": {"url": URL}}).plan.thank_within == Cadence(14)  # the default
+
+
+def test_a_bad_thank_within_names_the_key() -> None:
+    [problem] = problems({"contacts": {"url": URL}, "follow_up": {"thank_within": "soon"}})
+    assert "[follow_up] thank_within" in problem
+
+
 def test_every_problem_is_reported_at_once() -> None:
     found = problems(
         {

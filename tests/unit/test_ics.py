@@ -128,6 +128,47 @@ def test_render_writes_crlf_lines_of_at_most_75_octets() -> None:
 def test_render_refuses_an_alarm_that_is_not_before_the_day(offset: dt.timedelta) -> None:
     with pytest.raises(ValueError, match="alarms"):
         ics.render(dataclasses.replace(GIFT, alarms=(DAY_BEFORE, offset)), stamp=STAMP)
+    timed = dataclasses.replace(GIFT, at=dt.time(14, 30), alarms=(offset,))
+    if offset:  # a timed reminder may ring at its start, never after it
+        with pytest.raises(ValueError, match="alarms"):
+            ics.render(timed, stamp=STAMP)
+    else:
+        assert reparsed(ics.render(timed, stamp=STAMP)).alarms == (offset,)
+
+
+@pytest.mark.parametrize("todo", [False, True])
+def test_a_timed_reminder_starts_at_a_floating_local_time_and_rings_then(todo: bool) -> None:
+    reminder = dataclasses.replace(GIFT, todo=todo, at=dt.time(14, 30), alarms=(dt.timedelta(0),))
+    data = ics.render(reminder, stamp=STAMP)
+    lines = unfolded(data)
+    assert "DTSTART:20261203T143000" in lines  # no TZID, no Z: the wall clock where one is
+    assert ("DUE:20261203T143000" if todo else "DTEND:20261203T150000") in lines
+    assert "TRIGGER:PT0S" in lines
+    assert reparsed(data) == ics.canonical(reminder)
+
+
+def test_a_timed_reminder_a_phone_gave_a_zone_keeps_its_wall_clock_day_and_time() -> None:
+    data = ics.render(
+        dataclasses.replace(GIFT, at=dt.time(9), alarms=(dt.timedelta(0),)), stamp=STAMP
+    )
+    text = data.decode().replace(
+        "DTSTART:20261203T090000", "DTSTART;TZID=Europe/Amsterdam:20261203T090000"
+    )
+    text = text.replace("DTEND:20261203T093000", "DTEND;TZID=Europe/Amsterdam:20261203T093000")
+    text = text.replace("TRIGGER:PT0S", "TRIGGER;RELATED=END:-PT30M")  # DAVx5 may relate it
+    got = reparsed(text)
+    assert (got.day, got.at, got.alarms) == (DAY, dt.time(9), (dt.timedelta(0),))
+
+
+def test_a_reminder_of_no_one_contact_carries_no_contact_property() -> None:
+    digest = dataclasses.replace(GIFT, kind="digest", contact_uid="")
+    data = ics.render(digest, stamp=STAMP)
+    assert not any(line.startswith("X-NETSYNC-CONTACT") for line in unfolded(data))
+    assert reparsed(data).contact_uid == ""
+    # what netsync wrote before (an empty property) reads as the same
+    old = data.decode().replace("X-NETSYNC-KIND:", "X-NETSYNC-CONTACT:\r\nX-NETSYNC-KIND:")
+    assert "X-NETSYNC-CONTACT:\r\n" in old
+    assert reparsed(old) == reparsed(data)
 
 
 @pytest.mark.parametrize("uid", ["someone-else", "netsync-a/b", "netsync-a b", "netsync-", ""])
@@ -154,9 +195,17 @@ reminders = st.builds(
     planned=st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31)),
     placed=st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31)),
 )
+timed_reminders = st.builds(
+    dataclasses.replace,
+    reminders,
+    at=st.times().map(lambda t: t.replace(microsecond=0)),
+    alarms=st.lists(
+        st.integers(0, 40 * 86400).map(lambda s: -dt.timedelta(seconds=s)), max_size=4
+    ).map(tuple),
+)
 
 
-@given(reminders)
+@given(reminders | timed_reminders)
 @example(
     dataclasses.replace(GIFT, summary=HOSTILE[2], description=HOSTILE[3], contact_uid=HOSTILE[2])
 )

@@ -8,8 +8,25 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate
-from netsync.core.notes import has_block, parse_note, render_block, replace_block, with_last
+from netsync.core.model import Cadence, Ledger, NoteOccasion, PartialDate, Received
+from netsync.core.notes import (
+    CLOSED,
+    DATES,
+    DUTCH,
+    ENGLISH,
+    MERGED,
+    NOT_READ,
+    OUTSIDE,
+    REPEATED,
+    has_block,
+    not_understood,
+    parse_note,
+    render_block,
+    replace_block,
+    rewrite_reasons,
+    with_last,
+    with_received,
+)
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -80,12 +97,20 @@ def test_missing_end_line_ends_block_at_first_blank_line() -> None:
     user, ledger = parse("Top\n\n[netsync]\nlast: 2026-11-20\n\nMy own text below.")
     assert ledger.last == dt.date(2026, 11, 20)
     assert user == "Top\n\nMy own text below."
-    assert ledger.needs_rewrite  # the end line is put back
+    assert not ledger.needs_rewrite  # read as it stands (SPEC 2): no write for that alone
 
 
 def test_missing_end_line_ends_block_at_end_of_note() -> None:
     user, ledger = parse("Top\n\n[netsync]\nlast: 2026-11-20\nevery: 2w")
-    assert (user, ledger.every, ledger.needs_rewrite) == ("Top", Cadence(2, "w"), True)
+    assert (user, ledger.every, ledger.needs_rewrite) == ("Top", Cadence(2, "w"), False)
+
+
+def test_missing_end_line_is_put_back_only_with_a_real_rewrite() -> None:
+    text = "Top\n\n[netsync]\nlast: 2026-11-20\nevery: 2w"
+    assert rewrite_reasons(text, today=TODAY, language="en") == (CLOSED,)
+    typed = "Top\n\n[netsync]\nlast: gisteren\nevery: 2w"
+    assert parse(typed)[1].needs_rewrite
+    assert rewrite_reasons(typed, today=TODAY, language="en") == (DATES, CLOSED)
 
 
 def test_rewriting_a_block_without_end_line_keeps_text_after_it() -> None:
@@ -141,6 +166,10 @@ def test_whitespace_after_a_final_block_belongs_to_the_block() -> None:
         ("pauze: 2027-01-31", Ledger(pause=dt.date(2027, 1, 31))),
         ("pause: never", Ledger(pause_forever=True)),
         ("PAUSE: Nooit", Ledger(pause_forever=True)),
+        ("received: 2026-11-20 flowers when I was ill",
+         Ledger(received=(Received(dt.date(2026, 11, 20), "flowers when I was ill"),))),
+        ("Ontvangen: 2026-11-20 soep", Ledger(received=(Received(dt.date(2026, 11, 20), "soep"),))),
+        ("received: 2026-11-20", Ledger(received=(Received(dt.date(2026, 11, 20), ""),))),
     ],
 )  # fmt: skip
 def test_keys_english_and_dutch_any_case(line: str, expected: Ledger) -> None:
@@ -227,6 +256,142 @@ def test_several_occasion_and_gift_lines() -> None:
     )
     assert [o.text for o in ledger.occasions] == ["a", "b"]
     assert ledger.gifts == ("x", "y")
+
+
+# --- received: what people gave (issue 18) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("today", TODAY),
+        ("vandaag", TODAY),
+        ("yesterday", TODAY - dt.timedelta(days=1)),
+        ("gisteren", TODAY - dt.timedelta(days=1)),
+        ("24-11-2026", dt.date(2026, 11, 24)),
+        ("4-1-2026", dt.date(2026, 1, 4)),
+        ("2026-1-5", dt.date(2026, 1, 5)),
+    ],
+)
+def test_phone_typed_received_is_read_and_rewritten_to_iso(typed: str, day: dt.date) -> None:
+    note = f"Note\n\n[netsync]\nontvangen: {typed} bloemen\n[/netsync]"
+    user, ledger = parse(note)
+    assert ledger.received == (Received(day, "bloemen"),)
+    assert ledger.needs_rewrite
+    assert rewrite_reasons(note, today=TODAY, language="nl") == (DATES,)
+    rewritten = replace_block(note, ledger, language="nl")
+    assert f"ontvangen: {day.isoformat()} bloemen" in rewritten
+    again = parse_note(rewritten, today=TODAY + dt.timedelta(days=3), language="nl")
+    assert again == (user, Ledger(received=(Received(day, "bloemen"),)))
+
+
+def test_several_received_lines_are_all_kept_in_note_order() -> None:
+    _, ledger = parse(
+        block(
+            "received: 2026-11-20 flowers",
+            "last: 2026-11-01",
+            "ontvangen: 2026-10-02 soep",
+            "received: 2026-11-20 flowers",  # the same line twice is one gift
+            "received: 2026-11-20 a book",
+        )
+    )
+    assert ledger.received == (
+        Received(dt.date(2026, 11, 20), "flowers"),
+        Received(dt.date(2026, 10, 2), "soep"),
+        Received(dt.date(2026, 11, 20), "a book"),
+    )
+    assert render_block(ledger).split("\n")[2:5] == [
+        "received: 2026-11-20 flowers",
+        "received: 2026-10-02 soep",
+        "received: 2026-11-20 a book",
+    ]
+
+
+def test_merged_blocks_keep_every_received_line() -> None:
+    note = (
+        block("received: 2026-11-20 flowers", "last: 2026-11-01")
+        + "\n"
+        + block("ontvangen: 2026-10-02 soep", "received: 2026-11-20 flowers")
+    )
+    _, ledger = parse(note)
+    assert ledger.received == (
+        Received(dt.date(2026, 11, 20), "flowers"),
+        Received(dt.date(2026, 10, 2), "soep"),
+    )
+    assert rewrite_reasons(note, today=TODAY, language="en") == (MERGED, ENGLISH)
+
+
+@pytest.mark.parametrize(
+    "line", ["received: someday flowers", "received: 2026-02-30 flowers", "ontvangen:", "received"]
+)
+def test_received_without_a_date_is_kept_and_reported(line: str) -> None:
+    user, ledger = parse(block(line))
+    assert (ledger.received, ledger.extra) == ((), (line,))
+    assert not_understood(user, ledger) == ((line, NOT_READ),)
+
+
+def test_with_received_appends_once() -> None:
+    ledger = Ledger(received=(Received(dt.date(2026, 11, 20), "flowers"),))
+    assert with_received(ledger, dt.date(2026, 11, 20), " flowers ") is ledger
+    added = with_received(ledger, dt.date(2026, 11, 24), "a bottle\nof wine")
+    assert added.received[1:] == (Received(dt.date(2026, 11, 24), "a bottle of wine"),)
+    assert parse(render_block(added))[1] == added
+
+
+# --- why a block is rewritten (the messages say only what was done) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("note", "language", "reasons"),
+    [
+        (block("last: 2026-11-20", "every: 30d"), "en", ()),
+        (block("LAST:2026-11-20   call", "gift:  x"), "en", ()),  # cosmetic only
+        (block("last: today"), "en", (DATES,)),
+        (block("pause: 31-1-2027"), "en", (DATES,)),
+        (block("occasion: 12-5-2027 party"), "en", (DATES,)),
+        (block("laatst: 2026-11-20"), "en", (ENGLISH,)),
+        (block("last: 2026-11-20"), "nl", (DUTCH,)),
+        (block("last: 2026-11-20", "last: 2026-11-02"), "en", (REPEATED,)),
+        (block("last: 2026-11-20") + "\n" + block("every: 2w"), "en", (MERGED,)),
+        ("[netsync]\nlast: 2026-11-20", "en", (CLOSED,)),
+        ("[netsync]\nlaatst: gisteren", "en", (DATES, ENGLISH, CLOSED)),
+    ],
+)
+def test_rewrite_reasons_name_what_a_rewrite_changes(
+    note: str, language: str, reasons: tuple[str, ...]
+) -> None:
+    assert rewrite_reasons(note, today=TODAY, language=language) == reasons
+    assert parse(note, language)[1].needs_rewrite == any(r != CLOSED for r in reasons)
+
+
+# --- lines netsync keeps but cannot use (reported by sync and check) ----------------------------
+
+
+def test_not_understood_lists_the_block_garbage_and_block_lines_outside_the_block() -> None:
+    note = (
+        "Met at the fair.\nGift: she liked my tie\n\n"
+        + block("last: 2026-11-20", "evry: 2w", "last: 05/12/2026", "last: 2026-02-30")
+        + "\nlast: 2026-11-24 coffee\nElke: 2w\nontvangen: gisteren soep\noccasion x\nPauze: ja"
+    )
+    user, ledger = parse(note)
+    assert ledger.last == dt.date(2026, 11, 20)  # the line below the block is not read
+    assert not_understood(user, ledger) == (
+        ("evry: 2w", NOT_READ),
+        ("last: 05/12/2026", NOT_READ),
+        ("last: 2026-02-30", NOT_READ),
+        ("last: 2026-11-24 coffee", OUTSIDE),
+        ("Elke: 2w", OUTSIDE),
+        ("ontvangen: gisteren soep", OUTSIDE),
+        ("Pauze: ja", OUTSIDE),
+    )
+    assert user.endswith(
+        "last: 2026-11-24 coffee\nElke: 2w\nontvangen: gisteren soep\noccasion x\nPauze: ja"
+    )
+
+
+def test_a_note_in_good_order_has_nothing_to_report() -> None:
+    assert not_understood(*parse(SPEC_EXAMPLE)) == ()
+    assert not_understood("Just text: with a colon\nGift: a scarf", Ledger()) == ()
 
 
 # --- lines netsync does not understand ---------------------------------------------------------
@@ -407,6 +572,7 @@ def canonical_ledgers(draw: st.DrawFn) -> Ledger:
         pause=None if forever else draw(st.none() | days),
         pause_forever=forever,
         extra=tuple(draw(st.lists(one_line.filter(is_extra), max_size=3))),
+        received=tuple(dict.fromkeys(draw(st.lists(st.builds(Received, days, clean), max_size=3)))),
     )
 
 
@@ -437,6 +603,8 @@ NASTY = [
 @example(NASTY[8], Ledger(extra=("mood: fine",)))
 @example(NASTY[9], SPEC_LEDGER)
 @example(NASTY[10], Ledger(never=True, pause_forever=True))
+@example(NASTY[8], Ledger(received=(Received(TODAY, "soup, bread; and \\ a hug"),)))
+@example("ontvangen: 2026-01-01 outside", Ledger(received=(Received(TODAY, ""),)))
 def test_user_text_and_ledger_survive_a_rewrite(user: str, ledger: Ledger) -> None:
     note = replace_block(user, ledger)
     assert parse(note) == (user, ledger)
@@ -456,7 +624,8 @@ def test_canonical_block_round_trips_in_both_languages(ledger: Ledger) -> None:
         st.sampled_from(
             ["last: today call", "laatst: 4-1-2027", "every: 2w", "elke: nooit", "gift: x",
              "occasion: 05-12 y", "pause: gisteren", "??", "[netsync]", "[/netsync]", "",
-             "user text", "last: 2026-13-01", "pauze: never"]
+             "user text", "last: 2026-13-01", "pauze: never", "received: today wine",
+             "ontvangen: 3-2-2026 soep", "received: 2026-11-20 wine"]
         ),
     ),
     st.sampled_from(["en", "nl"]),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
-from netsync.core.model import BIRTHDAY, FOLLOW_UP, Reminder, StoredReminder
+from netsync.core.model import BIRTHDAY, DIGEST, FOLLOW_UP, Reminder, StoredReminder
 from netsync.core.reconcile import diff
 
 TODAY = dt.date(2026, 11, 26)
+NOW = dt.datetime(2026, 11, 25, 8)  # the day before, so the all-day alarms are still ahead
 
 
 def rem(uid: str, day: dt.date = TODAY, kind: str = FOLLOW_UP, summary: str = "s") -> Reminder:
@@ -20,7 +22,7 @@ def stored(r: Reminder, completed: dt.date | None = None) -> StoredReminder:
 
 def test_nothing_changed_means_no_change() -> None:
     wanted = [rem("netsync-a"), rem("netsync-b")]
-    assert not diff(wanted, [stored(r) for r in wanted], today=TODAY)
+    assert not diff(wanted, [stored(r) for r in wanted], today=TODAY, now=NOW)
 
 
 def test_create_update_delete() -> None:
@@ -28,6 +30,7 @@ def test_create_update_delete() -> None:
         [rem("netsync-new"), rem("netsync-same", summary="new text")],
         [stored(rem("netsync-same", summary="old text")), stored(rem("netsync-gone"))],
         today=TODAY,
+        now=NOW,
     )
     assert [r.uid for r in changes.to_create] == ["netsync-new"]
     assert [(s.reminder.summary, r.summary) for s, r in changes.to_update] == [
@@ -38,22 +41,37 @@ def test_create_update_delete() -> None:
 
 def test_foreign_objects_are_never_in_a_diff() -> None:
     foreign = stored(rem("dentist-2026"))
-    assert not diff([], [foreign], today=TODAY)
+    assert not diff([], [foreign], today=TODAY, now=NOW)
 
 
 def test_past_occasions_and_ticked_tasks_stay_as_history() -> None:
     past_birthday = stored(rem("netsync-b", TODAY - dt.timedelta(days=1), BIRTHDAY))
     done_task = stored(rem("netsync-t", TODAY - dt.timedelta(days=3)), completed=TODAY)
     past_follow_up = stored(rem("netsync-f", TODAY - dt.timedelta(days=3)))
-    changes = diff([], [past_birthday, done_task, past_follow_up], today=TODAY)
+    changes = diff([], [past_birthday, done_task, past_follow_up], today=TODAY, now=NOW)
     assert [s.reminder.uid for s in changes.to_delete] == ["netsync-f"]
 
 
 def test_a_second_copy_of_one_uid_is_deleted() -> None:
     r = rem("netsync-dup")
     copy = StoredReminder("/cal/zz-copy.ics", '"x"', r)
-    changes = diff([r], [stored(r), copy], today=TODAY)
+    changes = diff([r], [stored(r), copy], today=TODAY, now=NOW)
     assert [s.href for s in changes.to_delete] == ["/cal/zz-copy.ics"]
+
+
+def test_the_digest_of_this_week_is_true_while_the_week_lasts() -> None:
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())  # TODAY is a Thursday
+    this_week = rem(f"netsync-digest-{monday:%Y%m%d}", monday, DIGEST, "This week: call Alice")
+    last_week = rem("netsync-digest-x", monday - dt.timedelta(days=7), DIGEST, "call Bram")
+    # Alice's follow-up moved to next week: this week has nothing left, so its digest goes;
+    # last week's stays as history, like a past birthday.
+    changes = diff([], [stored(this_week), stored(last_week)], today=TODAY, now=NOW)
+    assert [s.reminder.uid for s in changes.to_delete] == [this_week.uid]
+    # something is left in it: rewritten with what is left
+    left = dataclasses.replace(this_week, summary="This week: call Chen")
+    changes = diff([left], [stored(this_week), stored(last_week)], today=TODAY, now=NOW)
+    assert [r.summary for _, r in changes.to_update] == ["This week: call Chen"]
+    assert not changes.to_delete
 
 
 def test_a_new_last_contact_rewrites_only_the_occasions_whose_alarm_rang() -> None:
@@ -91,7 +109,7 @@ def test_a_new_last_contact_rewrites_only_the_occasions_whose_alarm_rang() -> No
         today=TODAY,
         settings=settings,
     )
-    changes = diff(after, calendar, today=TODAY)
+    changes = diff(after, calendar, today=TODAY, now=NOW)
     assert [(s.reminder.kind, r.description.split("\n")[0]) for s, r in changes.to_update] == [
         (BIRTHDAY, f"Last contact: {TODAY} (call)")
     ]
@@ -99,12 +117,14 @@ def test_a_new_last_contact_rewrites_only_the_occasions_whose_alarm_rang() -> No
     later = TODAY + dt.timedelta(days=33)
     kept = [s for s in calendar if s.reminder.kind == ANNIVERSARY]
     again = planner.plan([alice(TODAY)], [], today=later, settings=settings)
-    assert [s.reminder.kind for s, _ in diff(again, kept, today=later).to_update] == [ANNIVERSARY]
+    at_later = dt.datetime.combine(later, dt.time())
+    changes = diff(again, kept, today=later, now=at_later)
+    assert [s.reminder.kind for s, _ in changes.to_update] == [ANNIVERSARY]
     # A new phone number is news at once, far occasion or not.
     phoned = planner.plan([alice(TODAY, ("+31 6 1234 5678",))], [], today=TODAY, settings=settings)
-    kinds = {s.reminder.kind for s, _ in diff(phoned, calendar, today=TODAY).to_update}
+    kinds = {s.reminder.kind for s, _ in diff(phoned, calendar, today=TODAY, now=NOW).to_update}
     assert kinds >= {BIRTHDAY, ANNIVERSARY}
     # A follow-up always says the last contact it was planned from.
     follow_up = rem("netsync-f", TODAY + dt.timedelta(days=30))
     moved = dataclasses.replace(follow_up, description="Last contact: 2026-11-26 (mail)")
-    assert diff([moved], [stored(follow_up)], today=TODAY).to_update
+    assert diff([moved], [stored(follow_up)], today=TODAY, now=NOW).to_update
