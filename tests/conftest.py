@@ -1,4 +1,4 @@
-"""Session fixtures: real Radicale and Xandikos on loopback (see tests/servers.py)."""
+"""Fixtures: real Radicale, Xandikos, sabre/dav and SOGo on loopback (see tests/servers.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import mailserver  # noqa: E402
 import servers  # noqa: E402
+import sogoserver  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -39,12 +40,31 @@ def xandikos(tmp_path: Path) -> Iterator[servers.Server]:
         yield server
 
 
-@pytest.fixture(params=["radicale", "xandikos"])
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[servers.Server]:
-    """Each test using this runs once against each server."""
-    factory = servers.radicale if request.param == "radicale" else servers.xandikos
-    with factory(tmp_path / request.param) as srv:
-        yield srv
+@pytest.fixture
+def sabre(tmp_path: Path) -> Iterator[servers.Server]:
+    """A fresh sabre/dav 1.8 (no sync-collection, bytes verbatim, auth on) for one test."""
+    with servers.sabre(tmp_path / "sabre") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sogo_instance() -> Iterator[sogoserver.SogoInstance]:
+    """One SOGo for the whole session (it takes seconds to start): tests take a user each."""
+    with sogoserver.sogo() as instance:
+        yield instance
+
+
+@pytest.fixture
+def sogo(sogo_instance: sogoserver.SogoInstance) -> servers.Server:
+    """A fresh user on the session's SOGo: an empty address book and calendar home."""
+    return sogo_instance.user()
+
+
+@pytest.fixture(params=servers.KINDS)
+def server(request: pytest.FixtureRequest) -> servers.Server:
+    """Each test using this runs once against each server: fresh Radicale, Xandikos and
+    sabre/dav, a fresh user on the session's SOGo."""
+    return request.getfixturevalue(str(request.param))  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

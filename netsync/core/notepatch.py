@@ -222,7 +222,7 @@ def _decode(prop: Property, *, strict: bool) -> str:
     """The text of one NOTE value. ``strict``: PatchError when bytes do not fit the charset."""
     encoding = _encoding(prop)
     if encoding not in ("QUOTED-PRINTABLE", "B", "BASE64"):
-        return unescape_text(prop.value)
+        return _lf(_unescape_note(prop.value))
     data = prop.value.encode("utf-8", "surrogateescape")
     try:
         raw = (
@@ -242,6 +242,18 @@ def _decode(prop: Property, *, strict: bool) -> str:
     if strict:
         raise PatchError(f"the NOTE is not valid {declared or 'UTF-8 or Windows-1252'}")
     return _lf(raw.decode("utf-8", "replace"))
+
+
+def _unescape_note(value: str) -> str:
+    """unescape_text, and ``\\r`` as a carriage return: SOGo writes the CR LF of a vCard 2.1
+    note it stores as 3.0 as ``\\r\\n``, which RFC 6350 leaves undefined and which would
+    otherwise read as an "r" before every line break (and hide the block's markers)."""
+    if "\\r" not in value and "\\R" not in value:
+        return unescape_text(value)
+    return _NOTE_ESCAPED.sub(lambda m: "\r" if m[1] in "rR" else unescape_text(m[0]), value)
+
+
+_NOTE_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
 def _lf(text: str) -> str:

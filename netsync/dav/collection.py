@@ -354,11 +354,13 @@ class Collection:
         )
         depth = {"Depth": flavour.multiget_depth} if flavour.multiget_depth else {}
         reply = wire.send(self.client, self.url, "REPORT", query, depth)
-        if reply.status >= 500:
+        if reply.status >= 500 or reply.status == 404:
             # Xandikos 0.4 stores a card that is not UTF-8 but answers 500 to every multiget
-            # that names it, which would stop every sync for good. Halve the batch to find it,
-            # and read that one object with a plain GET. A server that is really failing fails
-            # the first half too, down to one GET, which then ends the cycle (Unreachable).
+            # that names it, which would stop every sync for good; sabre/dav 1.8 answers 404 to
+            # the whole multiget when one href is gone (deleted since the listing). Halve the
+            # batch to find it, and read that one object with a plain GET (404: gone). A server
+            # that is really failing fails the first half too, down to one GET, which then
+            # ends the cycle (Unreachable).
             if len(batch) > 1:
                 log.info(
                     "%s: multiget of %d answered %s; halving", self.url, len(batch), reply.status

@@ -1,9 +1,10 @@
-"""`netsync log` over the real-world corpus on real Xandikos and Radicale (issue 3).
+"""`netsync log` over the real-world corpus on real servers (issue 3).
 
 Every card in ../shared/fixtures that the server accepts is PUT as a phone would, logged with
 `netsync log UID`, and read back with a plain GET. Every line outside NOTE must be byte for byte
-what the server served before, line endings included. Xandikos stores bytes verbatim. Radicale
-is compared after its own normalisation (a GET before and a GET after). The user's NOTE text must
+what the server served before, line endings included. Xandikos and sabre/dav store bytes
+verbatim. Radicale and SOGo are compared after their own normalisation (a GET before and a GET
+after). The user's NOTE text must
 read the same, and the block must hold the new date. A second `netsync log` with the same date
 writes nothing. `netsync remove --notes` then gives each card back as it was, NOTE's block
 aside.
@@ -24,6 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import davcheck
 import pytest
@@ -134,13 +136,20 @@ class Backend:
     config: Path
 
 
-@pytest.fixture(scope="module", params=["xandikos", "radicale"])
+@pytest.fixture(scope="module", params=servers.KINDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path
 ) -> Iterator[Backend]:
-    """One server per backend for the whole corpus, and a netsync config for it."""
-    factory = servers.xandikos if request.param == "xandikos" else servers.radicale
+    """One server per backend for the whole corpus (a user of the session's SOGo), and a
+    netsync config for it."""
     tmp = tmp_path_factory.mktemp(f"corpus-{request.param}")
+    if request.param == "sogo":
+        server = request.getfixturevalue("sogo_instance").user()
+        yield Backend(server, write_config(server, tmp))
+        return
+    factory = {"xandikos": servers.xandikos, "radicale": servers.radicale}.get(
+        request.param, servers.sabre
+    )
     with factory(tmp / request.param) as server:
         yield Backend(server, write_config(server, tmp))
 
@@ -164,6 +173,31 @@ def lines_of(card: bytes) -> list[ContentLine]:
 def other_lines(card: bytes) -> list[str]:
     """The raw physical lines of everything but NOTE, endings included, in order."""
     return [line.raw for line in lines_of(card) if not _is(line, "NOTE")]
+
+
+def comparable(card: bytes, server: servers.Server) -> list[str]:
+    """What must not change outside NOTE: the raw lines; on SOGo, each property with its
+    parameters in a fixed order, because SOGo writes them in a different order on each PUT
+    (the same card PUT back unchanged comes back as PHOTO;ENCODING=b;TYPE=JPEG, then as
+    PHOTO;TYPE=JPEG;ENCODING=b), and so folds its lines differently."""
+    if server.kind != "sogo":
+        return other_lines(card)
+    out = []
+    for line in lines_of(card):
+        prop = parse_property(line.text)
+        if prop is not None and prop.name != "NOTE":
+            out.append(f"{prop.group}.{prop.name};{sorted(prop.params)}:{prop.value}")
+    return out
+
+
+def nameless(card: bytes) -> bool:
+    """No FN, N or ORG with a value: netsync can name no contact after it. Radicale and
+    Xandikos refuse such a card; sabre/dav and SOGo store it."""
+    for line in lines_of(card):
+        prop = parse_property(line.text.removeprefix(_BOM))
+        if prop is not None and prop.name in ("FN", "N", "ORG") and prop.value.strip(" ;"):
+            return False
+    return True
 
 
 def note_positions(card: bytes) -> list[int]:
@@ -192,8 +226,12 @@ def test_log_changes_only_the_note(
     backend: Backend, sample: Sample, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = backend.server
-    href = server.addressbook + "corpus.vcf"
-    status = servers.put_card(server, "corpus.vcf", sample.data)
+    # An href of its own per card: SOGo's ETag is a version count that starts again at
+    # "gcs00000000" when an href is used anew, so a new card where a deleted one was would
+    # carry the old card's ETag and read as unchanged to a client that cached it.
+    name = f"corpus-{SAMPLES.index(sample)}.vcf"
+    href = server.addressbook + name
+    status = servers.put_card(server, name, sample.data)
     if status != 201:
         pytest.skip(f"{server.kind} refuses {sample.name} as uploaded ({status})")
     try:
@@ -202,6 +240,15 @@ def test_log_changes_only_the_note(
         code = log(backend, sample.uid)
         err = capsys.readouterr().err
         etag_after, after = get(server, href)
+
+        if nameless(before):
+            # Reported as a card netsync skips, by its href, and left as the phone wrote it;
+            # no contact has that UID (exit 2).
+            assert (etag_after, after) == (etag_before, before)
+            assert code == 2, (code, err)
+            assert f"skipped card {urlsplit(href).path}: no FN, N or ORG" in err
+            assert f"no contact matches {sample.uid!r}" in err
+            return
 
         if code != 0 or sample.name in UNPATCHABLE:
             # Whatever went wrong, the card is as the phone left it and its UID is named.
@@ -214,13 +261,14 @@ def test_log_changes_only_the_note(
             return
 
         assert etag_after != etag_before
-        assert other_lines(after) == other_lines(before)
+        assert comparable(after, server) == comparable(before, server)
         assert user_text(after) == user_text(before)
         ledger = notes.parse_note(read_note(after.decode(*ENCODING)), today=TODAY)[1]
         assert (ledger.last, ledger.how) == (DAY, "call")
-        if not note_positions(before) and server.kind == "xandikos":
-            # A card without NOTE gets one just before END:VCARD. Radicale sorts the
-            # properties itself, so only Xandikos shows where netsync put it.
+        if not note_positions(before) and server.stores_verbatim:
+            # A card without NOTE gets one just before END:VCARD. Radicale and SOGo write
+            # the properties in an order of their own, so only the others show where
+            # netsync put it.
             end = next(i for i, line in enumerate(lines_of(after)) if _is(line, "END", "VCARD"))
             assert note_positions(after) == [end - 1]
 
@@ -238,8 +286,9 @@ def test_remove_gives_each_card_back_but_its_block(
     """`netsync remove --notes` after `netsync log`: every line but NOTE as the phone left
     it before netsync wrote, the user's note text as it was, no block (issue 13, point 10)."""
     server = backend.server
-    href = server.addressbook + "corpus.vcf"
-    if servers.put_card(server, "corpus.vcf", sample.data) != 201:
+    name = f"removed-{SAMPLES.index(sample)}.vcf"  # an href of its own, as above
+    href = server.addressbook + name
+    if servers.put_card(server, name, sample.data) != 201:
         pytest.skip(f"{server.kind} refuses {sample.name} as uploaded")
     try:
         _, before = get(server, href)
@@ -250,7 +299,7 @@ def test_remove_gives_each_card_back_but_its_block(
         assert main(["--config", str(backend.config), "remove", "--notes", "--yes"]) == 0
         assert "took the block out of 1 note." in capsys.readouterr().out
         _, after = get(server, href)
-        assert other_lines(after) == other_lines(before)
+        assert comparable(after, server) == comparable(before, server)
         assert user_text(after) == user_text(before)
         assert not notes.has_block(read_note(after.decode(*ENCODING)))
     finally:

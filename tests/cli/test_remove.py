@@ -1,11 +1,13 @@
-"""`netsync remove` (issue 13 point 10, SPEC 8) against real Radicale and Xandikos.
+"""`netsync remove` (issue 13 point 10, SPEC 8) against the real test servers.
 
 Everything is read back as a second client would (plain HTTP, no netsync code): after a
 remove, the reminders calendar holds exactly the objects of others, byte for byte, and every
 card is what it was before netsync ever wrote to it, NOTE aside; the NOTE keeps the user's
 text and loses the block. Xandikos stores bytes verbatim, so there this is byte for byte;
 Radicale re-serialises every card it stores, so there it is compared with what Radicale
-served before. tests/cli/test_log_corpus.py does the same over the real-world corpus.
+served before; SOGo also writes each property's parameters in another order on every PUT, so
+there they are compared in a fixed order. tests/cli/test_log_corpus.py does the same over the
+real-world corpus.
 """
 
 from __future__ import annotations
@@ -102,6 +104,19 @@ def others(card: bytes) -> list[str]:
     return [line for line in logical_lines(card) if not is_note(line)]
 
 
+def comparable(card: bytes, server: servers.Server) -> list[str]:
+    """``others``; on SOGo each property unfolded with its parameters sorted, because SOGo
+    shuffles them on each PUT (PHOTO;ENCODING=b;TYPE=JPEG, then PHOTO;TYPE=JPEG;ENCODING=b)."""
+    if server.kind != "sogo":
+        return others(card)
+    out = []
+    for line in others(card):
+        head, _, value = re.sub(r"\r?\n[ \t]", "", line).rstrip("\r\n").partition(":")
+        name, *params = head.split(";")
+        out.append(f"{name};{sorted(params)}:{value}")
+    return out
+
+
 def note_text(card: bytes) -> str:
     """The NOTE as a phone shows it (escapes undone, quoted-printable decoded)."""
     import quopri
@@ -184,7 +199,7 @@ def test_remove_notes_leaves_every_card_as_before_netsync_but_the_block(
     # The cards: every line but NOTE as before netsync wrote; the user's text kept.
     for name, original in before.items():
         now = davcheck.get(server, server.addressbook + name)
-        assert others(now) == others(original), name
+        assert comparable(now, server) == comparable(original, server), name
         assert "[netsync]" not in note_text(now).lower(), name
         if name in USER_TEXT:
             assert note_text(now) == USER_TEXT[name], name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -366,6 +367,12 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
     assert sync(config) == 0
     assert sync(config) == 0  # confirms the first cycle's own writes
     settings = load_settings(config)
+    if server.kind == "sogo":
+        # SOGo's sync token is the time in seconds, and a report lists again everything
+        # changed in the token's own second: only once that second is over does a cycle with
+        # nothing new get an empty report.
+        time.sleep(1.1)
+        assert run_once(settings, today=TODAY, dry_run=False).unchanged
     read: list[str] = []
     etags = State.etags
 
@@ -375,6 +382,12 @@ def test_a_cycle_with_nothing_new_reads_no_cached_etags(
 
     monkeypatch.setattr(State, "etags", counted)
     assert run_once(settings, today=TODAY, dry_run=False).unchanged
+    if not server.has_sync_collection:
+        # No report says "nothing changed" (sabre/dav 1.8): each cycle lists both collections
+        # by PROPFIND and compares every ETag with the cached one. (The getctag it offers
+        # could tell an unchanged collection; netsync does not read it.)
+        assert sorted(read) == sorted([server.addressbook, calendar_url(server)])
+        return
     assert read == []
     phone_adds(server, "p011.vcf", "NICKNAME:Olli")
     assert run_once(settings, today=TODAY, dry_run=False).unchanged

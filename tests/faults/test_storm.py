@@ -67,14 +67,18 @@ def uid_of(card: str) -> str:
 
 @pytest.mark.slow
 def test_a_412_storm_loses_no_edit_and_netsync_gives_up_after_bounded_tries(
-    server: servers.Server, tmp_path: Path
+    server: servers.Server, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    if server.kind == "sogo":
+        # Not strict: a race, lost in about one run of three on a loaded machine.
+        request.applymarker(pytest.mark.xfail(strict=False, reason=servers.SOGO_LOST_UPDATE))
     section = reliability.section(
         "storm",
         "412 storms: another client editing the same cards",
-        f"""On Radicale and on Xandikos. First a storm netsync cannot win: whenever its PUT of
-        one of three cards is on the way, another client saves that card first (a new TEL,
-        new words in the note), so every PUT meets 412. netsync must give up on each card
+        f"""On each test server (on SOGo an expected failure, see its reason). First a storm
+        netsync cannot win: whenever its PUT of one of three cards is on the way, another
+        client saves that card first (a new TEL, new words in the note), so every PUT meets
+        412. netsync must give up on each card
         after `writeback.MAX_TRIES` = {writeback.MAX_TRIES} tries, exit 1, keep every edit of
         the other client, and write the phone-typed `last:` on the next cycle. Then a
         free-running storm: a thread saving the same cards in a loop with If-Match while
@@ -200,6 +204,10 @@ def test_a_412_storm_loses_no_edit_and_netsync_gives_up_after_bounded_tries(
     section.row(f"{label}: saves by the free-running storm", saves[0])
     section.row(f"{label}: 412s met during the free-running storm", free_conflicts)
     section.row(f"{label}: `netsync log` runs (of them exit 1, run again)", f"{runs} ({gave_up})")
-    section.lost += lost
+    if server.kind == "sogo":
+        # SOGo's own lost updates (see the xfail) are shown as such, not as netsync's.
+        section.row("Sogo: logged contacts or edits lost to SOGo's non-atomic If-Match", lost)
+    else:
+        section.lost += lost
     assert not problems, problems
     assert lost == 0

@@ -1,5 +1,10 @@
-"""The reminders calendar on real Radicale and Xandikos servers (netsync/calendar.py):
-discovery, preconditions, sync with its fallbacks, and objects that are not netsync's."""
+"""The reminders calendar on real servers (netsync/calendar.py): discovery, preconditions,
+sync with its fallbacks, and objects that are not netsync's.
+
+Where a server does something of its own (SOGo ignores If-None-Match: *, sabre/dav 1.8 has
+no sync-collection), the test says so where it happens; a server behaviour that breaks what
+the test asserts is a strict xfail with the reason, so it is seen the day the server changes.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,11 @@ from netsync.core.model import FOLLOW_UP, OCCASION, Reminder
 from netsync.dav import calendar
 
 STAMP = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
+SOGO_TAKES_ANY_TOKEN = (
+    "SOGo 5.8 refuses no sync token: its token is a time, and one it cannot read is answered "
+    "with every live member as changes, never with DAV:valid-sync-token, so the full-listing "
+    "fallback never runs there and what was deleted meanwhile is not reported"
+)
 NAME = "Keep in touch"
 
 FOLLOW = Reminder(
@@ -88,6 +98,21 @@ def methods(calls: list[tuple[str, str]]) -> list[str]:
     return [method for method, _url in calls]
 
 
+def listing(server: servers.Server) -> list[str]:
+    """The requests of a read that finds nothing new: one sync-collection REPORT, or where
+    the server has none (sabre/dav 1.8) the refused REPORT and a PROPFIND listing."""
+    return ["REPORT"] if server.has_sync_collection else ["REPORT", "PROPFIND"]
+
+
+def needs_sync_collection(server: servers.Server) -> None:
+    if not server.has_sync_collection:
+        pytest.skip(
+            "sabre/dav 1.8 has no sync-collection and hands out no token; its PROPFIND "
+            "listing is covered by test_dav_contacts.py::test_propfind_listing_diffs_etags "
+            "and the CLI tests"
+        )
+
+
 @pytest.fixture
 def client(server: servers.Server) -> Iterator[Any]:
     with connect(server) as client:
@@ -130,11 +155,12 @@ def test_find_calendar_makes_keep_in_touch_once_and_then_finds_it(
     assert first.removeprefix(server.calendar_home).startswith("keep-in-touch-")
     again = calendar.find_calendar(client, server.root, "keep in TOUCH")
     with connect(server) as other:
-        via_principal = calendar.find_calendar(other, f"{server.root}alice/", NAME)
+        via_principal = calendar.find_calendar(other, server.principal, NAME)
     assert again == first == via_principal
     body = '<d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>'
     home = client.propfind(server.calendar_home, body, depth=1)
-    names = [r.properties.get("{DAV:}displayname") for r in home.results]
+    # SOGo also lists each calendar's .ics and .xml export under the same name: collections only
+    names = [r.properties.get("{DAV:}displayname") for r in home.results if r.href.endswith("/")]
     assert names.count(NAME) == 1, names
     # it takes tasks as well as events
     href, _etag = create(client, first, TASK)
@@ -163,11 +189,16 @@ def test_without_create_a_missing_calendar_is_an_error_naming_those_there_are(
 # -- writing with preconditions ------------------------------------------------------------------
 
 
-def test_create_update_delete_only_over_what_was_read(client: Any, phone: Any, cal: str) -> None:
+def test_create_update_delete_only_over_what_was_read(
+    client: Any, phone: Any, cal: str, server: servers.Server, request: pytest.FixtureRequest
+) -> None:
+    if server.kind == "sogo":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=servers.SOGO_PRECONDITIONS))
     href, etag = create(client, cal, FOLLOW)
     assert href == f"{cal}{FOLLOW.uid}.ics" and etag
-    with pytest.raises(calendar.Conflict):  # If-None-Match: * on an existing object
-        create(client, cal, dataclasses.replace(FOLLOW, summary="x"))
+    if server.honours_if_none_match:  # SOGo 5.8 ignores it and overwrites
+        with pytest.raises(calendar.Conflict):  # If-None-Match: * on an existing object
+            create(client, cal, dataclasses.replace(FOLLOW, summary="x"))
 
     moved = dataclasses.replace(FOLLOW, day=dt.date(2026, 12, 4))
     new_etag = update(client, href, moved, etag=etag)
@@ -190,10 +221,20 @@ def test_create_update_delete_only_over_what_was_read(client: Any, phone: Any, c
 
     calendar.delete(client, href, etag=now.etag)
     assert stored(client, cal) == {}
-    calendar.delete(client, href, etag=now.etag)  # already gone: fine
+    if server.kind == "sabre":
+        # sabre/dav answers 412 to If-Match on what is gone (RFC 9110 13.1.1 allows it): the
+        # write counts as failed and the next cycle's read finds the object gone.
+        with pytest.raises(calendar.Conflict):
+            calendar.delete(client, href, etag=now.etag)
+    else:
+        calendar.delete(client, href, etag=now.etag)  # already gone: fine
 
 
-def test_update_after_the_phone_deleted_it_is_a_conflict(client: Any, phone: Any, cal: str) -> None:
+def test_update_after_the_phone_deleted_it_is_a_conflict(
+    client: Any, phone: Any, cal: str, server: servers.Server, request: pytest.FixtureRequest
+) -> None:
+    if server.kind == "sogo":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=servers.SOGO_PRECONDITIONS))
     href, etag = create(client, cal, FOLLOW)
     assert phone.delete(href).status in (200, 204)
     with pytest.raises(calendar.Conflict):
@@ -225,13 +266,15 @@ def test_update_and_delete_refuse_what_is_not_netsyncs(client: Any, cal: str) ->
 
 
 def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
-    client: Any, phone: Any, cal: str
+    client: Any, phone: Any, cal: str, server: servers.Server
 ) -> None:
+    needs_sync_collection(server)
     follow, _ = create(client, cal, FOLLOW)
     wedding, _ = create(client, cal, WEDDING)
     dentist = f"{cal}4C1E2A3B-dentist.ics"
     phone_put(phone, dentist, DENTIST)
 
+    servers.settle(server)  # each token below is from a second after the changes it follows
     calls = recorded(client)
     first = calendar.fetch_reminders(client, cal, token=None, known={})
     assert methods(calls) == ["REPORT", "REPORT"]  # sync-collection + one calendar-multiget
@@ -252,6 +295,7 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
     moved = dataclasses.replace(FOLLOW, day=dt.date(2026, 12, 9))
     phone_put(phone, follow, ics.render(moved, stamp=STAMP), etag=known[follow])
     assert phone.delete(wedding).status in (200, 204)
+    servers.settle(server)
     calls.clear()
     after = calendar.fetch_reminders(client, cal, token=quiet.token, known=known)
     assert methods(calls) == ["REPORT", "REPORT"]
@@ -272,7 +316,7 @@ def test_fetch_costs_one_report_when_nothing_changed_and_two_when_something_did(
 
 
 def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
-    client: Any, phone: Any, cal: str
+    client: Any, phone: Any, cal: str, server: servers.Server
 ) -> None:
     # RFC 6578 lets a server leave out of the report an object created and deleted since
     # the token (Xandikos does): netsync names what it wrote, and those the report leaves
@@ -281,6 +325,7 @@ def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
     follow, etag = create(client, cal, FOLLOW)
     kept, kept_etag = create(client, cal, TASK)
     assert phone.delete(follow).status in (200, 204)
+    servers.settle(server)
     known = {follow: etag or "", kept: kept_etag or ""}
     calls = recorded(client)
     changes = calendar.fetch_reminders(
@@ -288,18 +333,23 @@ def test_our_own_write_deleted_by_the_phone_before_the_next_sync_is_seen(
     )
     assert changes.deleted == [follow]
     assert changes.changed == [] and changes.unchanged == [kept]
-    assert methods(calls)[0] == "REPORT" and len(calls) <= 2
+    assert methods(calls)[0] == "REPORT" and len(calls) <= len(listing(server)) + 1
 
     # Nothing of ours left out of the report: no request beyond the sync.
     calls.clear()
     quiet = calendar.fetch_reminders(
         client, cal, token=changes.token, known={kept: kept_etag or ""}, written=[]
     )
-    assert methods(calls) == ["REPORT"] and quiet.deleted == [] and quiet.changed == []
+    assert methods(calls) == listing(server) and quiet.deleted == [] and quiet.changed == []
 
 
-def test_an_expired_token_falls_back_to_a_full_listing(client: Any, phone: Any, cal: str) -> None:
+def test_an_expired_token_falls_back_to_a_full_listing(
+    client: Any, phone: Any, cal: str, server: servers.Server, request: pytest.FixtureRequest
+) -> None:
     # Radicale: 403 DAV:valid-sync-token after max_sync_token_age; Xandikos: 412.
+    needs_sync_collection(server)
+    if server.kind == "sogo":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SOGO_TAKES_ANY_TOKEN))
     follow, etag = create(client, cal, FOLLOW)
     first = calendar.fetch_reminders(client, cal, token=None, known={})
     gone = f"{cal}netsync-follow-up-gone.ics"

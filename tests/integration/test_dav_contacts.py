@@ -1,8 +1,10 @@
-"""netsync.dav.addressbook against real Radicale and Xandikos: discovery, sync, multiget, PUT.
+"""netsync.dav.addressbook against real servers: discovery, sync, multiget, PUT.
 
-Xandikos stores bytes verbatim, so byte-exactness is checked there; Radicale rewrites cards
-through vobject and checks Basic auth, so it covers "the server normalises" and auth.
-Requests are counted by wrapping ``client.request`` (every call dav_contacts makes).
+Xandikos and sabre/dav store bytes verbatim, so byte-exactness is checked there; Radicale
+rewrites cards through vobject and checks Basic auth, so it covers "the server normalises" and
+auth; SOGo rewrites cards too, and drops their CRs inside XML reports. sabre/dav 1.8 has no
+sync-collection: every listing there is the refused REPORT and a PROPFIND. Requests are counted
+by wrapping ``client.request`` (every call dav_contacts makes).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from netsync.dav import addressbook
 from netsync.dav.addressbook import Card, CardChanges, Conflict, Rejected
 
 Connect = Callable[..., Any]
+SOGO_TAKES_ANY_TOKEN = (
+    "SOGo 5.8 refuses no sync token: one it cannot read is answered with every live member as "
+    "changes, never with DAV:valid-sync-token, so the full-listing fallback never runs there"
+)
 
 CRLF_CARD = (
     "BEGIN:VCARD\r\n"
@@ -118,6 +124,18 @@ def _known(changes: CardChanges) -> dict[str, str]:
     return {card.href: card.etag for card in changes.changed}
 
 
+def listing(server: servers.Server) -> list[str]:
+    """The requests of a read that finds nothing new: one sync-collection REPORT, or where
+    the server has none (sabre/dav 1.8) the refused REPORT and a PROPFIND listing."""
+    return ["REPORT"] if server.has_sync_collection else ["REPORT", "PROPFIND"]
+
+
+def lines(text: str) -> list[str]:
+    """A card's lines without their endings: SOGo's XML reports carry its CRLFs as bare LFs
+    (XML turns a raw CR LF into LF; Radicale and Xandikos send the CR as &#13;)."""
+    return text.splitlines()
+
+
 # ---------------------------------------------------------------------------------------------
 # Discovery
 
@@ -128,7 +146,7 @@ def test_discovery_finds_the_address_book(
 ) -> None:
     url = {
         "root": server.root,
-        "principal": f"{server.root}{server.username or 'alice'}/",
+        "principal": server.principal,
         "book": server.addressbook,
     }[start]
     client = connect(server)
@@ -147,8 +165,8 @@ def test_discovery_from_the_book_costs_one_request(
 def test_a_calendar_is_not_an_address_book(server: servers.Server, connect: Connect) -> None:
     client = connect(server)
     calendar = f"{server.root}alice/calendars/calendar/"
-    if server.kind == "radicale":  # Radicale starts without calendars
-        calendar = f"{server.root}alice/netsync-test/"
+    if server.kind != "xandikos":  # the others start without a calendar we may name
+        calendar = f"{server.calendar_home}netsync-test/"
         assert client.mkcalendar(calendar).status == 201
     with pytest.raises(dav.WrongCollection, match="is a calendar, not an address book"):
         addressbook.find_address_books(client, calendar)
@@ -204,7 +222,7 @@ def test_initial_fetch_on_radicale_gets_its_rewritten_cards(
 def test_initial_fetch_of_an_empty_book(server: servers.Server, connect: Connect) -> None:
     changes = _initial(connect(server), server)
     assert changes.changed == [] and changes.deleted == [] and changes.complete
-    assert changes.token
+    assert bool(changes.token) == server.has_sync_collection
 
 
 def test_no_change_costs_one_request(server: servers.Server, connect: Connect) -> None:
@@ -217,9 +235,11 @@ def test_no_change_costs_one_request(server: servers.Server, connect: Connect) -
         again = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
-    assert calls == ["REPORT"]
-    assert again.changed == [] and again.deleted == [] and not again.complete
-    assert again.token
+    assert calls == listing(server)
+    assert again.changed == [] and again.deleted == []
+    # A PROPFIND listing is complete; a sync report lists only what changed.
+    assert again.complete != server.has_sync_collection
+    assert bool(again.token) == server.has_sync_collection
 
 
 def test_a_card_changed_elsewhere_comes_back_alone(
@@ -232,16 +252,19 @@ def test_a_card_changed_elsewhere_comes_back_alone(
     etag_b = _by_uid(first.changed)["b"].etag
     edited = _card("b", fn="Bea Edited", note="met at the fair")
     assert servers.put_card(server, "b.vcf", edited, etag=etag_b) in (200, 201, 204)
+    servers.settle(server)  # a token of a later second than the edit
     with counted(client) as calls:
         changes = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
-    assert calls == ["REPORT", "REPORT"]  # sync-collection + multiget of the one card
+    assert calls == [*listing(server), "REPORT"]  # the listing + multiget of the one card
     assert [card.href for card in changes.changed] == [_path(server) + "b.vcf"]
-    assert "FN:Bea Edited\r\n" in changes.changed[0].text
+    assert "FN:Bea Edited" in lines(changes.changed[0].text)
     assert changes.changed[0].etag != etag_b
-    assert changes.deleted == [] and not changes.complete and changes.token != first.token
-    if server.kind == "xandikos":
+    assert changes.deleted == []
+    if server.has_sync_collection:
+        assert not changes.complete and changes.token != first.token
+    if server.stores_verbatim:
         assert changes.changed[0].text == edited
 
 
@@ -255,7 +278,7 @@ def test_a_card_deleted_elsewhere_is_reported(server: servers.Server, connect: C
         changes = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known=_known(first)
         )
-    assert calls == ["REPORT"]
+    assert calls == listing(server)
     assert changes.changed == [] and changes.deleted == [_path(server) + "a.vcf"]
     # Radicale lists the deleted card again (404) on an initial sync: not a card, not news.
     fresh = _initial(client, server)
@@ -264,9 +287,13 @@ def test_a_card_deleted_elsewhere_is_reported(server: servers.Server, connect: C
 
 
 def test_an_invalid_token_falls_back_to_a_full_listing(
-    server: servers.Server, connect: Connect
+    server: servers.Server, connect: Connect, request: pytest.FixtureRequest
 ) -> None:
     # Radicale answers 403 (caldav raises), Xandikos 412; both with DAV:valid-sync-token.
+    if not server.has_sync_collection:
+        pytest.skip("sabre/dav 1.8 has no sync-collection and hands out no token")
+    if server.kind == "sogo":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SOGO_TAKES_ANY_TOKEN))
     for uid in ("a", "b", "c"):
         assert servers.put_card(server, f"{uid}.vcf", _card(uid)) == 201
     client = connect(server)
@@ -295,7 +322,7 @@ def test_known_etags_are_not_downloaded_again_on_a_full_listing(
         again = addressbook.fetch_changes(
             client, server.addressbook, token=None, known=_known(first)
         )
-    assert calls == ["REPORT"]
+    assert calls == listing(server)
     assert again.changed == [] and sorted(again.unchanged) == sorted(_known(first))
 
 
@@ -306,8 +333,13 @@ def test_hrefs_with_space_and_at_stay_in_the_servers_form(
     client = connect(server)
     first = _initial(client, server)
     (card,) = first.changed
-    # Radicale writes "p%201%40x.vcf", Xandikos "p%201@x.vcf": kept as each server wrote it.
-    assert card.href in (_path(server) + "p%201%40x.vcf", _path(server) + "p%201@x.vcf")
+    # Radicale writes "p%201%40x.vcf", Xandikos and sabre/dav "p%201@x.vcf", SOGo "p 1@x.vcf"
+    # (unescaped, which is no URL): kept as each server wrote it.
+    assert card.href in (
+        _path(server) + "p%201%40x.vcf",
+        _path(server) + "p%201@x.vcf",
+        _path(server) + "p 1@x.vcf",
+    )
     again = addressbook.fetch_changes(client, server.addressbook, token=None, known=_known(first))
     assert again.unchanged == [card.href] and again.changed == []
     new_etag = addressbook.put_card(
@@ -315,7 +347,7 @@ def test_hrefs_with_space_and_at_stay_in_the_servers_form(
     )
     assert new_etag
     (reread,) = addressbook.get_cards(client, server.addressbook, [card.href])
-    assert reread.href == card.href and "NOTE:written back\r\n" in reread.text
+    assert reread.href == card.href and "NOTE:written back" in lines(reread.text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,16 +392,21 @@ def test_propfind_listing_diffs_etags(server: servers.Server, connect: Connect) 
 # get_cards and put_card
 
 
-def test_get_cards_leaves_out_cards_that_are_gone(server: servers.Server, connect: Connect) -> None:
+def test_get_cards_leaves_out_cards_that_are_gone(
+    server: servers.Server, connect: Connect, request: pytest.FixtureRequest
+) -> None:
     assert servers.put_card(server, "a.vcf", CRLF_CARD) == 201
     client = connect(server)
     with counted(client) as calls:
         cards = addressbook.get_cards(
             client, server.addressbook, [_path(server) + "a.vcf", _path(server) + "nope.vcf"]
         )
-    assert calls == ["REPORT"]
+    # sabre/dav 1.8 answers 404 to a whole multiget that names a card that is gone: the
+    # batch is halved down to a GET of each, which tells the gone one from the other.
+    wanted = ["REPORT", "REPORT", "REPORT", "GET"] if server.kind == "sabre" else ["REPORT"]
+    assert calls == wanted
     assert [card.href for card in cards] == [_path(server) + "a.vcf"]
-    if server.kind == "xandikos":
+    if server.stores_verbatim:
         assert cards[0].text == CRLF_CARD
 
 
@@ -390,11 +427,11 @@ def test_put_card_with_the_right_etag(server: servers.Server, connect: Connect) 
         echo = addressbook.fetch_changes(
             client, server.addressbook, token=first.token, known={card.href: new_etag}
         )
-    assert calls == ["REPORT"] and echo.changed == [] and echo.unchanged == [card.href]
+    assert calls == listing(server) and echo.changed == [] and echo.unchanged == [card.href]
     (reread,) = addressbook.get_cards(client, server.addressbook, [card.href])
     assert reread.etag == new_etag
     assert "last: 2026-11-20" in reread.text
-    if server.kind == "xandikos":
+    if server.stores_verbatim:
         assert reread.text == text
 
 
@@ -421,12 +458,18 @@ def test_a_stale_etag_is_a_conflict(server: servers.Server, connect: Connect) ->
         addressbook.put_card(client, card.href, _card("a", note="ours"), etag=card.etag)
     assert caught.value.href == card.href
     (current,) = addressbook.get_cards(client, server.addressbook, [card.href])
-    assert "FN:Phone Edit\r\n" in current.text  # the phone's edit survived
+    assert "FN:Phone Edit" in lines(current.text)  # the phone's edit survived
 
 
 def test_an_invalid_card_is_rejected_not_a_conflict(
-    server: servers.Server, connect: Connect
+    server: servers.Server, connect: Connect, request: pytest.FixtureRequest
 ) -> None:
+    if server.kind == "sogo":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True, reason="SOGo 5.8 stores a card with a line that is no property"
+            )
+        )
     assert servers.put_card(server, "a.vcf", _card("a")) == 201
     client = connect(server)
     (card,) = _initial(client, server).changed
@@ -435,8 +478,8 @@ def test_an_invalid_card_is_rejected_not_a_conflict(
     )
     with pytest.raises(Rejected) as caught:
         addressbook.put_card(client, card.href, broken, etag=card.etag)
-    # Xandikos: 412 with CARDDAV:valid-address-data; Radicale: 400.
-    assert caught.value.status == (412 if server.kind == "xandikos" else 400)
+    # Xandikos: 412 with CARDDAV:valid-address-data; Radicale: 400; sabre/dav: 415.
+    assert caught.value.status == {"xandikos": 412, "sabre": 415}.get(server.kind, 400)
     assert "secret note" not in str(caught.value)  # the card's text never reaches a log
 
 

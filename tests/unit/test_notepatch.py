@@ -400,3 +400,22 @@ def test_user_text_survives_a_patch(user: str, version: str, newline: str) -> No
     assert_only_note_changed(written, patched, note)
     assert note_block_of(patched, today=TODAY) == (as_read, LEDGER)
     assert patch_note(patched, note) == patched
+
+
+# SOGo 5.8 stores a vCard 2.1 quoted-printable NOTE (CR LF line breaks) as vCard 3.0 with each
+# CR LF written "\r\n" (tests/cli/test_remove.py on SOGo found it).
+SOGO_CR_LF = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Oud;Otto\r\nFN:Otto Oud\r\nUID:remove-qp21\r\n"
+    "NOTE;CHARSET=UTF-8:Caf\u00e9 owner\\r\\n\\r\\n[netsync]\\r\\nlast: 2026-08-01\\r\\n[/net\r\n"
+    " sync]\r\nEND:VCARD"
+)
+
+
+def test_an_escaped_cr_before_an_escaped_lf_is_one_line_break() -> None:
+    assert read_note(SOGO_CR_LF) == "Caf\u00e9 owner\n\n[netsync]\nlast: 2026-08-01\n[/netsync]"
+    user, ledger = note_block_of(SOGO_CR_LF, today=dt.date(2026, 11, 26))
+    assert user == "Caf\u00e9 owner" and ledger.last == dt.date(2026, 8, 1)
+    # A written-out backslash before an r stays what it is.
+    assert read_note(SOGO_CR_LF.replace("owner\\r", "C:\\\\reports\\r")).startswith(
+        "Caf\u00e9 C:\\reports\n"
+    )
