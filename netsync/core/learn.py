@@ -137,10 +137,17 @@ def from_deleted_follow_ups(
     settings: PlanSettings,
 ) -> list[Observation]:
     out = []
+    by_key: dict[str, Contact] | None = None
     for reminder in deleted:
         if reminder.kind != FOLLOW_UP or reminder.todo or reminder.day > today:
             continue
         contact = contacts.get(reminder.contact_uid)
+        if contact is None and not reminder.contact_uid:
+            # Read from a server that keeps no X- properties (Google): the UID names the
+            # contact by its key.
+            if by_key is None:
+                by_key = {planner.contact_key(uid): c for uid, c in contacts.items()}
+            contact = by_key.get(planner.key_of_uid(reminder.uid))
         if contact is None:
             continue
         due = planner.due_of_uid(reminder.uid)

@@ -46,7 +46,8 @@ _SYNC = (
     "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
 )
 _LIST_ETAGS = (
-    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getetag/></d:prop></d:propfind>'
+    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getetag/><d:sync-token/></d:prop>'
+    "</d:propfind>"
 )
 _MULTIGET = (
     '<c:{report} xmlns:d="DAV:" xmlns:c="{namespace}">'
@@ -272,17 +273,25 @@ class Collection:
         return None
 
     def _propfind_listing(self) -> _Listing:
+        """Every member and its ETag, and the collection's own DAV:sync-token (RFC 6578 §4)
+        when it has one: Google refuses a sync-collection report with an empty token (400;
+        carddavclient's BUG_REJ_EMPTY_SYNCTOKEN, issuetracker.google.com/issues/160190530)
+        yet wants clients on sync-collection after the first sync, which this token allows."""
         reply = wire.send(self.client, self.url, "PROPFIND", _LIST_ETAGS, {"Depth": "1"})
         check_status(reply, self.url, expected=(207,), what=f"listing the {self.flavour.noun}")
         entries: dict[str, tuple[str, str | None]] = {}
+        token: str | None = None
         for entry in wire.entries(reply.tree):
-            if entry.status not in (None, 200) or f"{{{DAV}}}collection" in entry.types():
-                continue  # a sub-collection
+            if entry.status not in (None, 200):
+                continue
             for sent in entry.hrefs:
                 href = self._member(reply.url, sent)
-                if wire.key(href) != self._key:
+                if wire.key(href) == self._key:
+                    found = entry.props.get(f"{{{DAV}}}sync-token")
+                    token = ((found.text or "").strip() or None) if found is not None else None
+                elif f"{{{DAV}}}collection" not in entry.types():  # not a sub-collection
                     entries[wire.key(href)] = (href, entry.etag)
-        return _Listing(entries, None, complete=True)
+        return _Listing(entries, token, complete=True)
 
     def _diff(
         self,
@@ -345,11 +354,13 @@ class Collection:
         )
         depth = {"Depth": flavour.multiget_depth} if flavour.multiget_depth else {}
         reply = wire.send(self.client, self.url, "REPORT", query, depth)
-        if reply.status >= 500:
+        if reply.status >= 500 or reply.status == 404:
             # Xandikos 0.4 stores a card that is not UTF-8 but answers 500 to every multiget
-            # that names it, which would stop every sync for good. Halve the batch to find it,
-            # and read that one object with a plain GET. A server that is really failing fails
-            # the first half too, down to one GET, which then ends the cycle (Unreachable).
+            # that names it, which would stop every sync for good; sabre/dav 1.8 answers 404 to
+            # the whole multiget when one href is gone (deleted since the listing). Halve the
+            # batch to find it, and read that one object with a plain GET (404: gone). A server
+            # that is really failing fails the first half too, down to one GET, which then
+            # ends the cycle (Unreachable).
             if len(batch) > 1:
                 log.info(
                     "%s: multiget of %d answered %s; halving", self.url, len(batch), reply.status
