@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import servers
-
 from netsync.app import demo
+from tests import servers
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -28,14 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import davcheck
 import icalendar
 import keyring
 import keyring.backends.fail
 import pytest
-import servers
-from memkeyring import MemoryKeyring
-from scenario import write_config
 
 from netsync import commands, dav
 from netsync.app import daemon, demo, session
@@ -43,6 +39,9 @@ from netsync.app.config import parse_settings
 from netsync.app.engine import Connections, Report
 from netsync.commands import common, set_password
 from netsync.core.model import Reminder
+from tests import davcheck, servers
+from tests.memkeyring import MemoryKeyring
+from tests.scenario import write_config
 
 ENTRY = "from netsync.commands import entry; entry()"
 INTERVAL = '[daemon]\ninterval = "1s"'

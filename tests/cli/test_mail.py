@@ -29,15 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import davcheck
-import mailserver
 import pytest
-import servers
-from mailserver import Dovecot, message
-from scenario import TODAY, write_config
 
 from netsync.commands import main
 from netsync.core import notepatch, notes
+from tests import davcheck, mailserver, servers
+from tests.mailserver import Dovecot, message
+from tests.scenario import TODAY, write_config
 
 RECENT = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)  # when the server got them (APPEND)
 SUBJECT = "Sailing on Sunday?"

@@ -17,15 +17,14 @@ import os
 import re
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-from pty_session import Terminal
-from scenario import TODAY, upload_sample, write_config
 
 from netsync.app import removal, session
 from netsync.app.config import load_settings
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.pty_session import Terminal
+from tests.scenario import TODAY, upload_sample, write_config
 
 FOREIGN = {
     "dentist.ics": (

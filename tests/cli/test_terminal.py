@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import servers
-from scenario import TODAY, write_config
+from tests import servers
+from tests.scenario import TODAY, write_config
 
 NETSYNC = [sys.executable, "-c", "from netsync.commands import entry; entry()"]
 

@@ -20,11 +20,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import davcheck
 import icalendar
-import servers
 
 from netsync.core import notes
+from tests import davcheck, servers
 
 TODAY = dt.date(2026, 11, 26)
 NOTE_LINE = re.compile(r"(?i)^(?:[A-Za-z0-9-]+\.)?NOTE[;:]")

@@ -22,20 +22,19 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import reliability
-import servers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from phonebook import CALENDAR, TODAY, Phone
-from scenario import write_config
 
 from netsync.commands import main
 from netsync.core import cards, ics, notepatch, notes, occasions, planner
 from netsync.core.model import PlanSettings
 from netsync.core.vcardtext import split_lines
+from tests import davcheck, servers
+from tests.faults import reliability
+from tests.faults.phonebook import CALENDAR, TODAY, Phone
+from tests.scenario import write_config
 
 EXAMPLES: Counter[str] = Counter()
 SECTION_WHAT = """Hypothesis over the NOTE block grammar (keys in both languages and any case,
@@ -465,7 +464,7 @@ def test_one_card_the_server_cannot_multiget_does_not_stop_the_book(
     """Xandikos stores a card that is not UTF-8, then answers 500 to every multiget naming
     it. netsync reads it alone (halving the batch, then a GET), and the rest of the book with
     it; before, every sync ended in exit 75 for good."""
-    from scenario import upload_sample
+    from tests.scenario import upload_sample
 
     upload_sample(xandikos)
     bad = BASE.replace("fuzz-1", "not-utf8").replace("sailing", "sail\udcffing")

@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import servers
 from caldav.response import DAVResponse
 
 from netsync import dav
 from netsync.dav import addressbook
 from netsync.dav.addressbook import Card, CardChanges, Conflict, Rejected
+from tests import servers
 
 Connect = Callable[..., Any]
 SOGO_TAKES_ANY_TOKEN = (

@@ -5,8 +5,7 @@ honours_if_none_match) is checked here against each real server, so that a serve
 with a new Debian release fails here first, with the reason.
 """
 
-import davcheck
-import servers
+from tests import davcheck, servers
 
 CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:t1\r\nFN:T One\r\nN:One;T;;;\r\nEND:VCARD\r\n"
 LF_CARD = "BEGIN:VCARD\nVERSION:3.0\nUID:t2\nFN:T Two\nNOTE:a\\, b\nEND:VCARD\n"

@@ -39,10 +39,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import servers
-
-from standins import vcards
-from standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
+from tests import servers
+from tests.standins import vcards
+from tests.standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
 
 HOST = "cloud.example.com"
 ROOT = f"https://{HOST}/"
