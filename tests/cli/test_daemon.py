@@ -34,7 +34,7 @@ import keyring.backends.fail
 import pytest
 
 from netsync import commands, dav
-from netsync.app import daemon, demo, session
+from netsync.app import daemon, session
 from netsync.app.config import parse_settings
 from netsync.app.engine import Connections, Report
 from netsync.commands import common, set_password
@@ -42,6 +42,7 @@ from netsync.core.model import Reminder
 from tests import davcheck, servers
 from tests.memkeyring import MemoryKeyring
 from tests.scenario import write_config
+from tests.vcards import escape, vcard
 
 ENTRY = "from netsync.commands import entry; entry()"
 INTERVAL = '[daemon]\ninterval = "1s"'
@@ -67,8 +68,15 @@ FOREIGN_ENV = (
 def card(index: int, name: str, *, birthday_in: int, note: str = "") -> tuple[str, str]:
     """(file name, vCard) of someone whose 40th birthday is ``birthday_in`` days away."""
     day = dt.date.today() + dt.timedelta(days=birthday_in)
-    person = {"fn": name, "bday": f"{day.year - 40}-{day:%m-%d}", "note": note}
-    return f"d{index}.vcf", demo.vcard(person, index)
+    given, _, family = name.partition(" ")
+    text = vcard(
+        contact_uid(index),
+        escape(name),
+        n=f"{escape(family)};{escape(given)};;;",
+        bday=f"{day.year - 40}-{day:%m-%d}",
+        note=escape(note) if note else None,
+    )
+    return f"d{index}.vcf", text
 
 
 def contact_uid(index: int) -> str:

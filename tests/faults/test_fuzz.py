@@ -35,6 +35,7 @@ from tests import davcheck, servers
 from tests.faults import reliability
 from tests.faults.phonebook import CALENDAR, TODAY, Phone
 from tests.scenario import write_config
+from tests.vcards import escape, vcard
 
 EXAMPLES: Counter[str] = Counter()
 SECTION_WHAT = """Hypothesis over the NOTE block grammar (keys in both languages and any case,
@@ -159,7 +160,7 @@ def test_every_date_spelling_reads_or_is_skipped_never_raises(value: str, params
     date = occasions.parse_vcard_date(value, params)  # type: ignore[arg-type]
     if date is not None:
         assert 1 <= date.month <= 12 and 1 <= date.day <= 31
-    card = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:d\r\nFN:D\r\nBDAY:{value}\r\nEND:VCARD\r\n"
+    card = vcard("d", "D", bday=value)
     with contextlib.suppress(cards.CardError):
         cards.parse_card(card, today=TODAY)
 
@@ -294,10 +295,6 @@ OWN_PROPERTIES = {
 }  # fmt: skip
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
-
-
 def hostile_person(name: str, words: str, uid: str, today: dt.date) -> str:
     """A card a phone could hold: the name and words anywhere a user types text."""
     day = today + dt.timedelta(days=3)
@@ -305,11 +302,16 @@ def hostile_person(name: str, words: str, uid: str, today: dt.date) -> str:
         f"[netsync]\nlast: {today - dt.timedelta(days=200)} {words}\noccasion: "
         f"{today + dt.timedelta(days=5)} {words}\ngift: {words}\n[/netsync]"
     )
-    return (
-        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{_escape(uid)}\r\nFN:{_escape(name)}\r\n"
-        f"N:{_escape(name)};;;;\r\nTEL:{_escape(words)}\r\nEMAIL:{_escape(words)}@x.example\r\n"
-        f"BDAY:1990-{day:%m-%d}\r\nNOTE:{_escape(words + chr(10) + chr(10) + block)}\r\n"
-        "END:VCARD\r\n"
+    return vcard(
+        escape(uid),
+        escape(name),
+        n=f"{escape(name)};;;;",
+        lines=[
+            f"TEL:{escape(words)}",
+            f"EMAIL:{escape(words)}@x.example",
+            f"BDAY:1990-{day:%m-%d}",
+        ],
+        note=escape(f"{words}\n\n{block}"),
     )
 
 
