@@ -127,7 +127,7 @@ def test_brute_force_protection_slows_then_refuses(
     for _ in range(3):
         assert sync(config) == 77
     assert nextcloud.failures == 3  # one refused login per run, not a burst
-    assert nextcloud.delays[-1] >= 0.4
+    assert nextcloud.delays == [0.0, 0.2, 0.4]  # each refusal doubles the next answer's wait
     nextcloud.failures = 10
     capsys.readouterr()
     assert sync(config) == 75
