@@ -61,6 +61,9 @@ FOREIGN_ENV = (
     "NETSYNC_PASSWORD",
 )
 
+# Under pytest-xdist these tests stay on one worker, so the day below is lived only once.
+pytestmark = pytest.mark.xdist_group("daemon")
+
 
 # --- building blocks ----------------------------------------------------------------------
 
