@@ -347,7 +347,7 @@ def bench_server(
             first = cycle("first")
             calendar = _calendar_path(first.traffic, server.calendar_home_path)
         # The first cycle's own writes come back in the next sync (up to 50 are confirmed
-        # there: engine.CARRIED_WRITES); row 3b times such a cycle, so settle them first.
+        # there: apply.CARRIED_WRITES); row 3b times such a cycle, so settle them first.
         netsync_cycle("settle", config, px, work, password=server.password)
         quiet = [cycle("no-change") for _ in range(REPEATS)]
         edits, settled = [], []

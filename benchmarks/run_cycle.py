@@ -3,7 +3,7 @@
     python benchmarks/run_cycle.py RESULT.json sync --today 2026-11-26 ...
 
 Behaves as the ``netsync`` console script (same imports, same ``commands.main``), and wraps the
-engine's phase functions, where they exist, to note when each call began and ended
+cycle's phase functions, where they exist, to note when each call began and ended
 (``time.time()``), so the benchmark can tell the read phase from the rest, and notes its own
 peak RSS (see peak.py). Nothing in netsync is changed. With ``BENCH_PROFILE=FILE`` in the
 environment the command runs under cProfile, stats to FILE.
@@ -23,19 +23,17 @@ started = time.time()
 from peak import peak_rss_kib  # noqa: E402  (this folder is on sys.path: it holds the script)
 
 from netsync import commands  # noqa: E402
-from netsync.app import engine  # noqa: E402
+from netsync.app import apply, read, readings, sync  # noqa: E402
 
-# Phase functions of engine.py, old names and new; a missing one is skipped.
+# (module, function, the phase's name in the result); a missing function is skipped.
 PHASES = (
-    "refresh",
-    "calendar_url",
-    "sync_calendar",
-    "parse_contacts",
-    "read_contacts",
-    "read_reminders",
-    "apply_changes",
-    "catch_up",
-    "read_mail",
+    (sync, "sync_all", "refresh"),
+    (sync, "calendar_url", "calendar_url"),
+    (sync, "sync_calendar", "sync_calendar"),
+    (readings, "read_book", "read_contacts"),
+    (apply, "write_calendar", "apply_changes"),
+    (sync, "catch_up", "catch_up"),
+    (read, "read_mail", "read_mail"),
 )
 spans: dict[str, list[tuple[float, float]]] = {}  # name -> (start, end) of each call
 imap_commands: list[str] = []  # every IMAP command sent (its name: LOGIN, STATUS, UID FETCH)
@@ -73,10 +71,10 @@ def _timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def main() -> int:
     out, argv = sys.argv[1], sys.argv[2:]
-    for name in PHASES:
-        fn = getattr(engine, name, None)
+    for module, function, name in PHASES:
+        fn = getattr(module, function, None)
         if callable(fn):
-            setattr(engine, name, _timed(name, fn))
+            setattr(module, function, _timed(name, fn))
     _count_imap()
     if os.environ.get("BENCH_LOUD_OCCASIONS"):
         # mail_bench.py: what a cycle would write without the rule that lets an occasion's

@@ -32,7 +32,15 @@ NO_PASSWORDS = (
 )
 
 _KEYS = {
-    "contacts": ("url", "username", "password_command", "ca_file", "timeout"),
+    "contacts": (
+        "url",
+        "username",
+        "password_command",
+        "ca_file",
+        "timeout",
+        "oauth_client_id",
+        "oauth_client_secret",
+    ),
     "reminders": ("url", "calendar", "username", "password_command", "ca_file", "digest"),
     "follow_up": ("every", "max_per_day", "horizon_days", "as", "thank_within", "categories"),
     "locale": ("language", "timezone"),
@@ -66,6 +74,13 @@ class ContactsSettings:
     password_command: str = ""
     ca_file: str = ""  # "" = the system's CAs
     timeout: int = 120  # seconds
+    # OAuth 2.0 (Google): the user's own client; the "password" is then the refresh token
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.oauth_client_id)
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,16 @@ def parse_settings(
         password_command=r.get("contacts", "password_command", "", _string),
         ca_file=r.get("contacts", "ca_file", "", _ca_file),
         timeout=r.get("contacts", "timeout", 120, _duration),
+        oauth_client_id=r.get("contacts", "oauth_client_id", "", _string).strip(),
+        oauth_client_secret=r.get("contacts", "oauth_client_secret", "", _string).strip(),
     )
+    if contacts.oauth_client_id and not contacts.oauth_client_secret:
+        r.problem(
+            "contacts",
+            "oauth_client_secret",
+            "required with oauth_client_id: the client secret of your OAuth client "
+            "(`netsync init --provider google` says where to find it)",
+        )
     username = r.get("reminders", "username", "", _string)
     password_command = r.get("reminders", "password_command", "", _string)
     reminders = RemindersSettings(

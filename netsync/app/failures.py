@@ -117,6 +117,11 @@ def explain(
         )
     if isinstance(err, dav.WrongCollection):
         return Meaning(EXIT_CONFIG, [str(err)], "fix the URL in the config", status="wrong URL")
+    from netsync.app.oauth import FIX, GrantRevoked
+
+    if isinstance(err, GrantRevoked):
+        what = str(err).split("; sign in again")[0]
+        return Meaning(EXIT_NOPERM, [what], f"sign in again with `{FIX}`", status="sign-in refused")
     if isinstance(err, dav.AuthFailed):
         what = str(err).split(";")[0]  # AuthFailed ends in "check the username and password"
         return Meaning(EXIT_NOPERM, [what], _login_next(err, settings), status="login refused")
@@ -223,6 +228,14 @@ def login_advice(which: str, section: Any) -> str:
     host = urlsplit(section.url).hostname or ""
     if host.endswith(("icloud.com", "fastmail.com", "me.com", "gmail.com")):
         advice += "; this provider wants an app-specific password, not your own"
+    from netsync.dav import providers
+
+    found = providers.provider_for_url(section.url)
+    if found is not None and found.oauth and not getattr(section, "oauth", False):
+        advice = (
+            f"{found.name} takes no password, only its own sign-in (OAuth): run "
+            f"`netsync init --provider {found.key}`"
+        )
     return advice
 
 

@@ -55,9 +55,18 @@ def connections(settings: Settings) -> Connections:
     reminders_pw = (
         contacts_pw if r.inherits_login else password("reminders", r.username, r.password_command)
     )
+    contacts_tokens = reminders_tokens = None
+    if c.oauth:
+        # The password is the refresh token of one grant that covers both accounts.
+        contacts_tokens = token_source(settings, contacts_pw)
+        reminders_tokens = contacts_tokens if r.inherits_login else None
     return Connections(
-        contacts=dav.Account(c.url, c.username, contacts_pw, float(c.timeout), c.ca_file),
-        reminders=dav.Account(r.url, r.username, reminders_pw, float(c.timeout), r.ca_file),
+        contacts=dav.Account(
+            c.url, c.username, contacts_pw, float(c.timeout), c.ca_file, contacts_tokens
+        ),
+        reminders=dav.Account(
+            r.url, r.username, reminders_pw, float(c.timeout), r.ca_file, reminders_tokens
+        ),
         calendar_name=r.calendar,
         detect_calendars=settings.detect_calendars,
         mail=mailbox(settings) if settings.mail.enabled else None,
@@ -84,6 +93,17 @@ def mailbox(settings: Settings) -> Mailbox:
     )
     return imap.Mailbox(
         account, folders=m.folders, since_days=m.since_days, count_received=m.count_received
+    )
+
+
+def token_source(settings: Settings, refresh_token: str) -> Any:
+    """Access tokens for the OAuth account of ``[contacts]`` (Google)."""
+    from netsync.app import oauth
+
+    c = settings.contacts
+    client = oauth.Client(oauth.GOOGLE, c.oauth_client_id, c.oauth_client_secret)
+    return oauth.TokenSource(
+        client, refresh_token, username=c.username, ca_file=c.ca_file, timeout=float(c.timeout)
     )
 
 

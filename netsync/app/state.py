@@ -10,13 +10,17 @@ consistent copy.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from netsync.core.cycle import Tally
 
 log = logging.getLogger(__name__)
 
@@ -233,25 +237,107 @@ class State:
                 [(url, href, etag, day, data) for href, etag, data in rows],
             )
 
-    def get_meta(self, key: str) -> str | None:
+    # -- what a cycle keeps besides the collections: one row each in ``meta``, behind typed
+    # methods; a value that does not read back is as good as none (it is a cache).
+
+    def address_books(self, account: str) -> list[str] | None:
+        """The address books found from the contacts account's URL, if looked up before."""
+        found = self._json(f"books:{account}")
+        if isinstance(found, list) and all(isinstance(book, str) for book in found):
+            return found
+        return None
+
+    def keep_address_books(self, account: str, books: Sequence[str]) -> None:
+        self._set_meta(f"books:{account}", json.dumps(list(books)))
+
+    def calendar(self, account: str, name: str) -> str | None:
+        """The URL of the calendar called ``name`` on the account at ``account``, if found
+        before (the reminders calendar, or a ``[detect] calendars`` entry)."""
+        return self._get_meta(f"calendar:{account}|{name}") or None
+
+    def keep_calendar(self, account: str, name: str, url: str) -> None:
+        self._set_meta(f"calendar:{account}|{name}", url)
+
+    def lost(self, url: str) -> dict[str, bytes]:
+        """Objects gone from the calendar at ``url`` that no cycle has learnt from yet:
+        ``href -> what the cache held of them``."""
+        found = self._json(f"lost:{url}")
+        if not isinstance(found, dict):
+            return {}
+        try:
+            return {href: data.encode("latin-1") for href, data in found.items()}
+        except (AttributeError, UnicodeEncodeError):
+            return {}
+
+    def keep_lost(self, url: str, lost: Mapping[str, bytes]) -> None:
+        """Keep what disappeared until a cycle has learnt from it (``{}``: it has)."""
+        value = json.dumps({h: d.decode("latin-1") for h, d in lost.items()}) if lost else ""
+        self._set_meta(f"lost:{url}", value)
+
+    def take_last_plan(self) -> LastPlan | None:
+        """The last complete cycle's mark, taken away: a cycle keeps it again (keep_last_plan)
+        only once it has written everything it meant to, so a crash or a dry run in between
+        never lets a later cycle build on a plan the calendar may not hold."""
+        found = self._json("complete")
+        self._set_meta("complete", "")
+        if not isinstance(found, dict):
+            return None
+        try:
+            tally = Tally(
+                cards_read=int(found["cards_read"]),
+                cards_skipped=int(found["cards_skipped"]),
+                planned=int(found["planned"]),
+                due_today=int(found["due_today"]),
+                shared_uids=tuple(str(uid) for uid in found["shared_uids"]),
+            )
+            return LastPlan(str(found["key"]), tally)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def keep_last_plan(self, mark: LastPlan) -> None:
+        tally = mark.tally
+        self._set_meta(
+            "complete",
+            json.dumps(
+                {
+                    "key": mark.key,
+                    "cards_read": tally.cards_read,
+                    "cards_skipped": tally.cards_skipped,
+                    "planned": tally.planned,
+                    "due_today": tally.due_today,
+                    "shared_uids": sorted(set(tally.shared_uids)),
+                }
+            ),
+        )
+
+    def _json(self, key: str) -> Any:
+        raw = self._get_meta(key)
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    def _get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
+    def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- mail (app/mailbox.py) ---------------------------------------------------------------
 
     def mail_folder(self, account: str) -> str | None:
         """The sent folder found on ``account`` before (so a cycle need not LIST again)."""
-        return self.get_meta(f"mail-folder:{account}")
+        return self._get_meta(f"mail-folder:{account}")
 
     def set_mail_folder(self, account: str, folder: str | None) -> None:
         key = f"mail-folder:{account}"
         if folder is None:
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
-            self.set_meta(key, folder)
+            self._set_meta(key, folder)
 
     def mail_position(self, account: str, folder: str) -> MailPosition | None:
         row = self._db.execute(
@@ -293,6 +379,14 @@ class State:
                 "INSERT OR REPLACE INTO mail_folders VALUES (?, ?, ?, ?)",
                 (account, folder, position.validity, position.uidnext),
             )
+
+
+@dataclass(frozen=True)
+class LastPlan:
+    """The mark of a complete cycle: under which inputs it planned (``key``), and its counts."""
+
+    key: str
+    tally: Tally
 
 
 class _Lazy(Mapping[str, str]):

@@ -1,61 +1,31 @@
-"""Write what netsync learned into contacts: the ``last:`` and ``received:`` lines of the NOTE
-block (SPEC 1, 2, 6).
+"""Write into contacts' cards: what a decision records (``last:``, ``received:``; SPEC 1, 2,
+6), and any other change.
 
 Only the NOTE changes, only when there is something to record, and always with If-Match on
 the ETag netsync read. On 412 (the phone changed the card in between) the card is read again,
-the change is applied to the new version and the write is tried again, a bounded number of
-times: the phone's edit always survives, and a card given up on is picked up next cycle.
+the change is applied to the new version and the write is tried again, at most MAX_TRIES
+times (``rewrite_card``, the one loop every card write of netsync goes through): the phone's
+edit always survives, and a card given up on is picked up next cycle.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from netsync import dav
-from netsync.core import cards, learn, notepatch, notes
+from netsync.app import remote
+from netsync.app.remote import ENCODING, Connections
+from netsync.app.state import State
+from netsync.core import learn
+from netsync.core.cycle import ContactWrite
 from netsync.core.model import Contact
-from netsync.dav import addressbook
 
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
-ENCODING = ("utf-8", "surrogateescape")
-
-
-def _describe(observations: Sequence[learn.Observation], tidied: Sequence[str]) -> str:
-    """What a write of one card did, and only that: the contact or the gift recorded, and
-    what the rewrite of the block changed (a date normalised, a Dutch key, merged blocks)."""
-    parts = []
-    contacts = [o for o in observations if not o.received]
-    if contacts:
-        newest = max(contacts, key=lambda o: o.day)
-        how = f" ({newest.how})" if newest.how else ""
-        parts.append(f"last contact {newest.day.isoformat()}{how}, from {newest.source}")
-    parts += [
-        f"received {o.day.isoformat()}: {o.received}, from {o.source}"
-        for o in observations
-        if o.received
-    ]
-    if tidied:
-        parts.append("note block tidied (" + ", ".join(tidied) + ")")
-    return "; ".join(parts) or "note block rewritten"
-
-
-def _patched(
-    text: str, observations: Sequence[learn.Observation], report: Any, language: str
-) -> tuple[str, tuple[str, ...]] | None:
-    """The card with the observations recorded in its block and what the rewrite tidied,
-    or None if nothing changes."""
-    note = notepatch.read_note(text)
-    _, ledger = notes.parse_note(note, today=report.today)
-    new = learn.apply(ledger, observations)
-    if new == ledger and not ledger.needs_rewrite:
-        return None  # the card already says as much (a phone wrote a newer date meanwhile)
-    tidied = notes.rewrite_reasons(note, today=report.today, language=language)
-    return notepatch.patch_note(text, notes.replace_block(note, new, language=language)), tidied
 
 
 class TooManyConflicts(Exception):
@@ -63,7 +33,7 @@ class TooManyConflicts(Exception):
 
 
 def rewrite_card(
-    conn: Any,
+    conn: Connections,
     book: str,
     href: str,
     *,
@@ -89,14 +59,14 @@ def rewrite_card(
         if dry_run:
             return new_text, etag
         try:
-            new_etag = conn.call("contacts", addressbook.put_card, href, new_text, etag=etag)
-        except addressbook.Conflict:
+            new_etag = remote.put_card(conn, href, new_text, etag=etag)
+        except remote.Conflict:
             # Changed on a phone since we read it: read it again and apply our change to
             # the new version.
-            fresh = conn.call("contacts", addressbook.get_cards, book, [href])
-            if not fresh:
+            fresh = remote.get_card(conn, book, href)
+            if fresh is None:
                 return None  # deleted meanwhile
-            text, etag = fresh[0].text, fresh[0].etag
+            text, etag = fresh.text, fresh.etag
             seen(etag, text)
             continue
         seen(new_etag or None, new_text)
@@ -104,42 +74,48 @@ def rewrite_card(
     raise TooManyConflicts(href)
 
 
-class _Unreadable(Exception):
-    """The patched card would not read back as the same contact."""
+@dataclass(frozen=True)
+class Recording:
+    """How one contact write ended: the contact as its card now reads (None: nothing was
+    written), and whether it failed (logged; counted as a failed write)."""
+
+    after: Contact | None = None
+    failed: bool = False
+    tidied: tuple[str, ...] = ()  # what rewriting the block changed besides (learn.Recorded)
 
 
 def write_contact(
-    conn: Any,
-    state: Any,
-    report: Any,
-    contact: Contact,
-    observations: Sequence[learn.Observation],
+    conn: Connections,
+    state: State,
+    book: str,
+    write: ContactWrite,
     *,
+    today: dt.date,
     language: str,
-) -> Contact:
-    """Record ``observations`` in one contact's card. Returns the contact as it now reads
-    (the old one when nothing was written)."""
-    book = report.book_of[contact.href]
+    dry_run: bool,
+) -> Recording:
+    """Record ``write.observations`` in the contact's card in ``book`` (learn.record, on
+    every version of the card the 412 loop meets); a dry run stops short of the PUT and says
+    what the card would read as."""
+    contact = write.contact
     cached = state.item(book, contact.href)
     if cached is None:
-        return contact
-    readings: list[Contact] = []
-    tidied: list[tuple[str, ...]] = []
+        return Recording()
+    readings: list[learn.Recorded] = []
 
     def change(text: str) -> str | None:
-        patched = _patched(text, observations, report, language)
-        if patched is None:
-            return None
-        new_text, why = patched
-        tidied.append(why)
-        try:  # never write a card that does not read back as the same contact
-            after = cards.parse_card(new_text, href=contact.href, today=report.today)
-        except cards.CardError as err:
-            raise _Unreadable(str(err)) from None
-        if after.uid != contact.uid:
-            raise _Unreadable("its UID would change")
-        readings.append(after)
-        return new_text
+        found = learn.record(
+            text,
+            write.observations,
+            uid=contact.uid,
+            href=contact.href,
+            today=today,
+            language=language,
+        )
+        if found is None:
+            return None  # the card already says as much (a phone wrote it meanwhile)
+        readings.append(found)
+        return found.text
 
     def seen(etag: str | None, text: str) -> None:
         state.put_item(book, contact.href, etag, text.encode(*ENCODING))
@@ -152,21 +128,14 @@ def write_contact(
             etag=cached[0],
             text=cached[1].decode(*ENCODING),
             change=change,
-            dry_run=report.dry_run,
+            dry_run=dry_run,
             seen=seen,
         )
-    except notepatch.PatchError as err:
+    except learn.CannotRecord as err:
         log.warning("cannot record contact in %s (%s): %s", contact.uid, contact.href, err.reason)
-    except _Unreadable as err:
-        log.warning(
-            "cannot record contact in %s (%s): the new card would not read back (%s)",
-            contact.uid,
-            contact.href,
-            err,
-        )
-    except (dav.Unreachable, dav.AuthFailed):
+    except (remote.Unreachable, remote.AuthFailed):
         raise
-    except dav.DavError as err:
+    except remote.DavError as err:
         log.warning("could not write %s (%s): %s", contact.uid, contact.href, err)
     except TooManyConflicts:
         log.warning(
@@ -174,9 +143,9 @@ def write_contact(
         )
     else:
         if written is None:
-            return contact
-        report.contacts_written += 1
-        report.lines.append(f"* {contact.name}: {_describe(observations, tidied[-1])}")
-        return dataclasses.replace(readings[-1], etag=written[1] or "")
-    report.writes_failed += 1
-    return contact
+            return Recording()
+        done = readings[-1]
+        return Recording(
+            dataclasses.replace(done.contact, etag=written[1] or ""), False, done.tidied
+        )
+    return Recording(failed=True)

@@ -28,7 +28,14 @@ from urllib.parse import urlsplit
 from netsync.app import session
 from netsync.app.failures import Meaning, login_advice
 from netsync.app.secrets import password_source
-from netsync.commands.common import EXIT_CONFIG, EXIT_OK, diagnose, explain, load_config
+from netsync.commands.common import (
+    EXIT_CONFIG,
+    EXIT_NOPERM,
+    EXIT_OK,
+    diagnose,
+    explain,
+    load_config,
+)
 from netsync.core.model import UID_PREFIX, Reminder
 from netsync.dav import origin
 
@@ -59,9 +66,19 @@ class Verdict:
     what: str
     detail: str = ""
     next: str = ""  # what to do about a failure or a warning
+    notes: tuple[str, ...] = ()  # facts to know (a provider's known limits)
 
     def render(self) -> str:
         line = f"[{self.level:<4}] {self.what}" + (f": {self.detail}" if self.detail else "")
+        for note in self.notes:
+            line += "\n" + textwrap.fill(
+                note,
+                width=WIDTH,
+                initial_indent="       - ",
+                subsequent_indent="         ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
         if not self.next:
             return line
         # Spaces inside `commands` become NULs for a moment, so no command is split.
@@ -132,6 +149,7 @@ class _Checker:
 
     def run(self, load: Callable[[], Any], connect: Callable[[Any], Any], open_state: Any) -> None:
         settings = self.config(load)
+        self.provider(settings)
         self.conn = self.password(settings, connect)
         self.state(settings, open_state)
         accounts = [("contacts", settings.contacts)]
@@ -147,6 +165,18 @@ class _Checker:
         self.notes(settings, open_state)
 
     # -- the steps --------------------------------------------------------------------------
+
+    def provider(self, settings: Any) -> None:
+        """The providers recognised from the URLs, with what netsync cannot do there."""
+        from netsync.dav import providers
+
+        seen = []
+        for url in (settings.contacts.url, settings.reminders.url):
+            found = providers.provider_for_url(url)
+            if found is not None and found not in seen:
+                seen.append(found)
+        for found in seen:
+            self.say(Verdict("ok", "provider", f"{found.name}; known limits:", notes=found.limits))
 
     def config(self, load: Callable[[], Any]) -> Any:
         from netsync.app.config import EXAMPLE_HINT, ConfigError
@@ -198,7 +228,8 @@ class _Checker:
             password_source("reminders", settings.reminders): None,
         }
         said = [f"from {s}" if s else "none needed (no username)" for s in sources]
-        self.say(Verdict("ok", "password", ", ".join(said)))
+        what = "sign-in (refresh token)" if settings.contacts.oauth else "password"
+        self.say(Verdict("ok", what, ", ".join(said)))
         return conn
 
     def state(self, settings: Any, open_state: Callable[[Any], Any]) -> None:
@@ -455,6 +486,13 @@ class _Checker:
     # -- failures ---------------------------------------------------------------------------
 
     def _login_failed(self, which: str, section: Any, err: Exception) -> _Failed:
+        from netsync.app.oauth import FIX, GrantRevoked
+
+        if isinstance(err, GrantRevoked):
+            return _Failed(
+                Verdict("FAIL", "sign-in", err.reason, f"sign in again with `{FIX}`"),
+                EXIT_NOPERM,
+            )
         meaning = _meaning(err)
         advice = login_advice(which, section)
         return _Failed(Verdict("FAIL", "login", meaning.what[0], advice), meaning.code)

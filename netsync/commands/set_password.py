@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from netsync.commands.common import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, is_terminal, load_config
+from netsync.commands.common import (
+    EXIT_CONFIG,
+    EXIT_NOPERM,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    is_terminal,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from netsync.app.config import Settings
@@ -68,6 +76,9 @@ def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
     section: Any = {"contacts": settings.contacts, "reminders": settings.reminders}.get(
         account, settings.mail
     )
+    oauth = settings.contacts.oauth and account in ("contacts", "reminders")
+    if oauth and (account == "contacts" or settings.reminders.inherits_login):
+        return sign_in_again(settings)
     username = section.username
     if account == "mail" and not settings.mail.enabled:
         print("netsync: [mail] url is not set: netsync reads no mail", file=sys.stderr)
@@ -133,4 +144,46 @@ def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
         "A running `netsync run` uses it from its next try after a refused login, or at "
         "once after `systemctl --user reload netsync`."
     )
+    return EXIT_OK
+
+
+def sign_in_again(settings: Settings) -> int:
+    """For an OAuth account (Google) the "password" is a refresh token: sign in again in a
+    browser and keep the new one where the old one was looked for."""
+    from pathlib import Path
+
+    from netsync import dav
+    from netsync.app import oauth
+
+    c = settings.contacts
+    client = oauth.Client(oauth.GOOGLE, c.oauth_client_id, c.oauth_client_secret)
+    tty = is_terminal(sys.stdin)
+    who = c.username or "yourself"
+    print(f"Sign in to {client.endpoints.name} as {who}: open this link in a browser,")
+
+    def say(url: str) -> None:
+        print(f"\n  {url}\n", flush=True)
+        print(oauth.ssh_note(url), flush=True)
+
+    try:
+        grant = oauth.consent(
+            client, say=say, paste=sys.stdin if tty else None, login_hint=c.username
+        )
+    except oauth.ConsentFailed as err:
+        print(f"netsync: {err}", file=sys.stderr)
+        return EXIT_NOPERM
+    except dav.Unreachable as err:
+        print(f"netsync: {err}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        print("\nnetsync: nothing was stored", file=sys.stderr)
+        return EXIT_USAGE
+    file = oauth.token_file(Path(settings.source))
+    where = oauth.keep(c.username, grant.refresh_token, file)
+    print(f"Signed in; kept the new refresh token in {where}.")
+    if where == str(file) and str(file) not in c.password_command:
+        print(
+            f'Have netsync read it: password_command = "cat {file}" in [contacts], or for the '
+            f"service LoadCredential=netsync-password:{file}"
+        )
     return EXIT_OK

@@ -112,9 +112,16 @@ def canonical(reminder: Reminder) -> Reminder:
 
 def same_content(a: Reminder, b: Reminder) -> bool:
     """Whether two reminders say the same thing (alarm order does not matter: DAVx5 regenerates
-    every VALARM from Android's list when a phone edits an event)."""
+    every VALARM from Android's list when a phone edits an event).
+
+    Bookkeeping that only X- properties carry (the contact, the planned and placed days) is
+    compared only when ``a``, the stored one, has it: a server that keeps no X- properties
+    (Google keeps an event in its own model) would drop it again from every rewrite, so
+    rewriting for it would write every reminder on every cycle that reads them afresh."""
     if a == b:
         return True  # the usual case, and at 10,000 reminders worth not canonicalising
+    if not a.contact_uid and a.planned is None and a.placed is None:
+        b = dataclasses.replace(b, contact_uid="", planned=None, placed=None)
     a, b = canonical(a), canonical(b)
     return dataclasses.replace(a, alarms=tuple(sorted(a.alarms))) == dataclasses.replace(
         b, alarms=tuple(sorted(b.alarms))
@@ -218,7 +225,7 @@ def _reminder(item: Component) -> Reminder | None:
     at = _time(item, "DTSTART") if start is not None else None
     return Reminder(
         uid=uid,
-        kind=_kind(item),
+        kind=_kind(item) or kind_of_uid(uid),
         contact_uid=unquote(_text(item, "X-NETSYNC-CONTACT").strip(), errors="surrogateescape"),
         day=day,
         summary=clean_text(_text(item, "SUMMARY")),
@@ -260,6 +267,15 @@ def _day_of(item: Component, name: str) -> dt.date | None:
         return dt.datetime.strptime(_text(item, name).strip(), "%Y%m%d").date()
     except ValueError:
         return None
+
+
+def kind_of_uid(uid: str) -> str:
+    """The kind a netsync UID was made for (``netsync-follow-up-...``): what is left when a
+    server keeps neither X- properties nor CATEGORIES (Google keeps only its own fields)."""
+    rest = uid.removeprefix(UID_PREFIX)
+    return next(
+        (kind for kind in sorted(KINDS, key=len, reverse=True) if rest.startswith(kind + "-")), ""
+    )
 
 
 def _kind(item: Component) -> str:

@@ -15,16 +15,21 @@ The sources:
 - mail (``[mail]``): the newest day each address was written to (or, with
   ``count_received``, heard from), as the mail reader keeps it; see core/mail.py;
 - ``netsync log``.
+
+Adding a signal: its reader goes into app/read.py (``_signals``) and fills one field of
+``Signals``; one pure function here turns it into Observations, called from
+``observations``. Recording is pure too (``record``): the shell only sends what it returns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from netsync.core import mail, notes, planner
+from netsync.core import cards, mail, notepatch, notes, planner
 from netsync.core.model import (
     FOLLOW_UP,
     UID_PREFIX,
@@ -57,6 +62,36 @@ class SeenEvent:
     day: dt.date
     attendees: tuple[str, ...]  # e-mail addresses, lower-case
     summary: str
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What happened besides the calendar's own tasks, one field per kind of signal; each is
+    read by one reader in app/read.py and learnt from by one function below."""
+
+    deleted: tuple[Reminder, ...] = ()  # gone from the reminders calendar since the last look
+    events: tuple[tuple[str, SeenEvent], ...] = ()  # (calendar name, event) of [detect]
+    mail: Mapping[str, dt.date] = field(default_factory=dict)  # [mail]: address -> newest day
+    logged: tuple[Observation, ...] = ()  # `netsync log`
+
+
+def observations(
+    signals: Signals,
+    contacts: Sequence[Contact],
+    calendar: Iterable[StoredReminder],
+    *,
+    today: dt.date,
+    settings: PlanSettings,
+) -> list[Observation]:
+    """Every sign of contact with ``contacts``: tasks ticked off in the reminders calendar
+    (``calendar``: netsync's objects in it) and the signals."""
+    by_uid = {c.uid: c for c in contacts}
+    found = from_completed_tasks(s for s in calendar if s.reminder.contact_uid in by_uid)
+    found += from_deleted_follow_ups(signals.deleted, by_uid, today=today, settings=settings)
+    found += from_events(signals.events, contacts, today=today)
+    found += from_mail(signals.mail, contacts)
+    found += [o for o in signals.logged if o.contact_uid in by_uid]
+    return found
 
 
 def seen_events(data: bytes) -> list[SeenEvent]:
@@ -102,10 +137,17 @@ def from_deleted_follow_ups(
     settings: PlanSettings,
 ) -> list[Observation]:
     out = []
+    by_key: dict[str, Contact] | None = None
     for reminder in deleted:
         if reminder.kind != FOLLOW_UP or reminder.todo or reminder.day > today:
             continue
         contact = contacts.get(reminder.contact_uid)
+        if contact is None and not reminder.contact_uid:
+            # Read from a server that keeps no X- properties (Google): the UID names the
+            # contact by its key.
+            if by_key is None:
+                by_key = {planner.contact_key(uid): c for uid, c in contacts.items()}
+            contact = by_key.get(planner.key_of_uid(reminder.uid))
         if contact is None:
             continue
         due = planner.due_of_uid(reminder.uid)
@@ -175,7 +217,8 @@ def ledgers_to_write(
     contacts: Sequence[Contact], observations: Iterable[Observation]
 ) -> dict[str, list[Observation]]:
     """Contacts whose NOTE should be written: a newer contact observed, or a block to
-    normalise (``last: today``, ``24-11-2026``). Maps contact UID -> its observations."""
+    normalise (``last: today``, ``24-11-2026``). Maps contact UID -> its observations, in
+    the order of ``contacts``."""
     by_uid: dict[str, list[Observation]] = {}
     for obs in observations:
         by_uid.setdefault(obs.contact_uid, []).append(obs)
@@ -185,3 +228,58 @@ def ledgers_to_write(
         if contact.ledger.needs_rewrite or apply(contact.ledger, mine) != contact.ledger:
             out[contact.uid] = mine
     return out
+
+
+def recorded(contact: Contact, observations: Iterable[Observation]) -> Contact:
+    """The contact as it reads once ``observations`` are recorded in its note (``record``)."""
+    ledger = dataclasses.replace(apply(contact.ledger, observations), needs_rewrite=False)
+    return dataclasses.replace(contact, ledger=ledger)
+
+
+class CannotRecord(Exception):
+    """The card's note cannot take the observations: it cannot be patched, or the card would
+    not read back as the same contact. ``reason`` is for the log (no note text in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A card with observations recorded: its text, the contact it then reads as, and what
+    rewriting the block changed besides (notes.rewrite_reasons: a date normalised...)."""
+
+    text: str
+    contact: Contact
+    tidied: tuple[str, ...] = ()
+
+
+def record(
+    card: str,
+    observations: Sequence[Observation],
+    *,
+    uid: str,
+    href: str,
+    today: dt.date,
+    language: str,
+) -> Recorded | None:
+    """``card`` (vCard text) with ``observations`` recorded in its block; None when the card
+    already says as much (a phone wrote a newer date)."""
+    try:
+        note = notepatch.read_note(card)
+        _, ledger = notes.parse_note(note, today=today)
+        new = apply(ledger, observations)
+        if new == ledger and not ledger.needs_rewrite:
+            return None
+        tidied = notes.rewrite_reasons(note, today=today, language=language)
+        text = notepatch.patch_note(card, notes.replace_block(note, new, language=language))
+    except notepatch.PatchError as err:
+        raise CannotRecord(err.reason) from None
+    try:  # never write a card that does not read back as the same contact
+        after = cards.parse_card(text, href=href, today=today)
+    except cards.CardError as err:
+        raise CannotRecord(f"the new card would not read back ({err})") from None
+    if after.uid != uid:
+        raise CannotRecord("the new card would not read back (its UID would change)")
+    return Recorded(text, after, tuple(tidied))

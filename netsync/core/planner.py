@@ -77,6 +77,12 @@ def _uid(kind: str, key: str, day: dt.date) -> str:
     return f"{UID_PREFIX}{kind}-{key}-{day.isoformat().replace('-', '')}"
 
 
+def key_of_uid(uid: str) -> str:
+    """The contact key a reminder UID was made from ("" for a digest's)."""
+    parts = uid.removeprefix(UID_PREFIX).rsplit("-", 2)
+    return parts[1] if len(parts) == 3 and len(parts[1]) == 16 else ""
+
+
 def due_of_uid(uid: str) -> dt.date | None:
     """The due date a follow-up UID was made from."""
     try:
@@ -262,17 +268,19 @@ def _step(
     settings: PlanSettings,
 ) -> dict[str, _Placed]:
     """One day of planning: from the plan in the calendar to the plan for ``today``."""
+    # By contact key, which the UID carries even when a server dropped X-NETSYNC-CONTACT.
     open_due: dict[str, dt.date] = {}
-    for placed in plan.values():  # the earliest, should the calendar hold two
-        if placed.due is not None and placed.due < open_due.get(placed.contact_uid, dt.date.max):
-            open_due[placed.contact_uid] = placed.due
+    for uid, placed in plan.items():  # the earliest, should the calendar hold two
+        key = key_of_uid(uid) or contact_key(placed.contact_uid)
+        if placed.due is not None and placed.due < open_due.get(key, dt.date.max):
+            open_due[key] = placed.due
     horizon = today + dt.timedelta(days=settings.horizon_days)
     per_day: Counter[dt.date] = Counter()
     out: dict[str, _Placed] = {}
     to_place: list[tuple[bool, dt.date, str, str, _Person]] = []
     for person in people:
         uid_ = person.contact.uid
-        due = person.due(today=today, open_due=open_due.get(uid_))
+        due = person.due(today=today, open_due=open_due.get(person.key))
         if due is None:
             continue
         uid = _uid(FOLLOW_UP, person.key, due)

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 
 from netsync.core.ics import OWN_UID
 from netsync.dav import discovery, wire
-from netsync.dav.client import DavError, check_status
+from netsync.dav.client import DavError, WrongCollection, check_status
 from netsync.dav.collection import CALENDAR, Changes, Collection, Conflict, Item, translated
 
 __all__ = [
@@ -79,7 +79,19 @@ def find_calendar(client: Any, url: str, name: str, *, create: bool = True) -> s
         if not create:
             there = ", ".join(repr(t or h) for h, t in sorted(calendars.items())) or "none"
             raise DavError(f"no calendar named {name!r} in {home} (calendars there: {there})")
-        return _make_calendar(client, home, name)
+        try:
+            return _make_calendar(client, home, name)
+        except DavError as err:
+            if err.status not in (403, 405, 501):
+                raise
+            # Google has no MKCALENDAR (its CalDAV guide); other servers may forbid it.
+            there = ", ".join(repr(t or h) for h, t in sorted(calendars.items())) or "none"
+            raise WrongCollection(
+                f"there is no calendar named {name!r}, and {urlsplit(home).netloc} lets no app "
+                f"make one (MKCALENDAR answered {err.status}): make it in your calendar app "
+                "(Google Calendar: Settings > Add calendar > Create new calendar), or set "
+                f"[reminders] calendar to one of: {there}"
+            ) from None
 
 
 def _make_calendar(client: Any, home: str, name: str) -> str:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from netsync.dav.origins import Origin
@@ -81,6 +81,18 @@ class Anonymous(WrongCollection):
     """A server shows nothing to a client without a login where netsync must look (exit 78)."""
 
 
+class BearerTokens(Protocol):
+    """Where an OAuth account's access tokens come from (netsync.app.oauth.TokenSource)."""
+
+    def bearer(self) -> str:
+        """A current access token (fetching a new one may raise AuthFailed or Unreachable)."""
+        ...
+
+    def rejected(self, token: str) -> None:
+        """The server refused ``token`` (401): the next ``bearer()`` is a fresh one."""
+        ...
+
+
 @dataclass(frozen=True)
 class Account:
     url: str
@@ -88,6 +100,7 @@ class Account:
     password: str
     timeout: float = 30.0
     ca_file: str = ""
+    tokens: BearerTokens | None = None  # OAuth 2.0 (Google): bearer tokens, no password
 
 
 def origin(url: str) -> str:
@@ -143,7 +156,8 @@ PACE = _Pace()
 def connect(account: Account) -> Any:
     """A client for the account (see the module docstring for the rules of its requests).
     Basic auth is pinned when there is a username (saves the 401 round trip); no username
-    sends no credentials at all. TLS is verified against ``ca_file`` or the system store."""
+    sends no credentials at all; an OAuth account (``tokens``) sends bearer tokens. TLS is
+    verified against ``ca_file`` or the system store."""
     from caldav.davclient import DAVClient
 
     class Client(DAVClient):
@@ -160,11 +174,13 @@ def connect(account: Account) -> Any:
         ) -> Any:
             return _request(self, super().request, str(url), method, body, headers)
 
+    bearer = account.tokens is not None
     client: Any = Client(
         url=account.url,
-        username=account.username or None,
-        password=account.password or None,
-        auth_type="basic" if account.username or account.password else None,
+        username=(account.username or None) if not bearer else None,
+        password=(account.password or None) if not bearer else None,
+        auth=_bearer_auth(account.tokens) if account.tokens is not None else None,
+        auth_type="basic" if not bearer and (account.username or account.password) else None,
         timeout=None,  # set for each request (_request)
         ssl_verify_cert=account.ca_file or True,
         enable_rfc6764=False,
@@ -175,6 +191,36 @@ def connect(account: Account) -> Any:
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
         hooks["response"].append(lambda response, *a, **k: _check_redirect(client, response))
     return client
+
+
+def _bearer_auth(tokens: BearerTokens) -> Any:
+    """RFC 6750 bearer tokens on every request; after a 401 the request is sent once more
+    with a fresh token (an access token can end before the expiry it was given with)."""
+    import niquests
+
+    class Bearer(niquests.auth.AuthBase):
+        def __call__(self, request: Any) -> Any:
+            token = tokens.bearer()
+            request.headers["Authorization"] = f"Bearer {token}"
+            request.register_hook("response", self._retry_401)
+            return request
+
+        def _retry_401(self, response: Any, **kwargs: Any) -> Any:
+            if response.status_code != 401 or response.history:
+                return response
+            sent = str(response.request.headers.get("Authorization", ""))
+            tokens.rejected(sent.removeprefix("Bearer "))
+            log.info("%s refused the access token; getting a new one", origin(str(response.url)))
+            response.content  # noqa: B018 -- read it, so the connection can be reused
+            response.close()
+            again = response.request.copy()
+            again.headers["Authorization"] = f"Bearer {tokens.bearer()}"
+            retried = response.connection.send(again, **kwargs)
+            retried.history.append(response)
+            retried.request = again
+            return retried
+
+    return Bearer()
 
 
 def _request(

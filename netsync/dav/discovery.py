@@ -276,9 +276,17 @@ def _describe(
     )
 
 
+# Address books a server makes of its own in every home, which are not the user's contacts:
+# Nextcloud's directory of all accounts of the instance and its "Recently contacted"
+# (contactsinteraction: read-only, a reserved prefix; DAVx5 leaves it out by default).
+GENERATED_BOOKS = ("z-server-generated--", "z-app-generated--")
+
+
 def _collections_in(
     client: Any, home: str, flavour: Flavour, tried: list[str]
 ) -> list[tuple[str, str]]:
+    """The collections of ``flavour`` in a home, less the address books the server generates
+    (GENERATED_BOOKS): a user who wants one of those gives its URL itself."""
     body = _DESCRIBE.format(namespace=flavour.namespace, more="")
     reply = wire.propfind(client, home, body, 1)
     check_status(reply, home, expected=(207,), what=f"listing the {_local(flavour.home_set)}")
@@ -287,6 +295,7 @@ def _collections_in(
         for entry in wire.entries(reply.tree)
         if flavour.kind in entry.types()
         for href in entry.hrefs
+        if not (flavour is ADDRESS_BOOK and _last_segment(href).startswith(GENERATED_BOOKS))
     ]
     if not found:
         tried.append(f"{home}: {_local(flavour.home_set)} holds no {flavour.noun}")

@@ -22,6 +22,11 @@ class Provider:
     password_hint: str = ""
     hosts: tuple[str, ...] = ()  # DAV hosts that identify the provider (SRV targets, URLs)
     email_domains: tuple[str, ...] = ()
+    oauth: bool = False  # signs in with OAuth 2.0 (netsync.app.oauth), no password
+    limits: tuple[str, ...] = ()  # what netsync cannot do there, said by `netsync check`
+    domains: tuple[str, ...] = ()  # registrable domains of its hosts (iCloud's pNN-... too)
+    paths: tuple[str, ...] = ()  # URL paths that identify its software on any host
+    makes_calendars: bool = True  # False: apps cannot make calendars there (MKCALENDAR)
 
     def urls(self, server: str = "") -> tuple[str, str]:
         """The (contacts, calendar) URLs for this provider on ``server`` (a host or URL)."""
@@ -41,6 +46,14 @@ PROVIDERS: dict[str, Provider] = {
             username_hint="your Nextcloud login name",
             password_hint="With two-factor login, make an app password: Settings > Security > "
             "Devices & sessions > Create new app password.",
+            paths=("/remote.php/dav", "/remote.php/carddav", "/remote.php/caldav"),
+            limits=(
+                'Nextcloud makes a read-only "Contact birthdays" calendar of its own; netsync '
+                "never writes there, and with both on, birthdays show twice (Nextcloud's, and "
+                "netsync's with the age and gift ideas): turn one off",
+                "after several refused logins Nextcloud answers slowly, then 429 (brute-force "
+                "protection): fix the password before trying again",
+            ),
         ),
         Provider(
             "icloud",
@@ -53,6 +66,38 @@ PROVIDERS: dict[str, Provider] = {
             "account.apple.com > Sign-In and Security > App-Specific Passwords.",
             hosts=("contacts.icloud.com", "caldav.icloud.com"),
             email_domains=("icloud.com", "me.com", "mac.com"),
+            domains=("icloud.com",),
+            limits=(
+                "needs an app-specific password (a new Apple ID password revokes them all)",
+                'tasks written over CalDAV do not show in Reminders: keep [follow_up] as = "event"',
+                "contact groups are cards (X-ADDRESSBOOKSERVER-KIND:group): netsync leaves them "
+                "alone",
+            ),
+        ),
+        Provider(
+            "google",
+            "Google",
+            "https://www.googleapis.com/.well-known/carddav",
+            "https://apidata.googleusercontent.com/caldav/v2/",
+            needs_host=False,
+            username_hint="your Google account's e-mail address",
+            hosts=("www.googleapis.com", "apidata.googleusercontent.com"),
+            email_domains=("gmail.com", "googlemail.com"),
+            domains=("googleapis.com", "googleusercontent.com"),
+            oauth=True,
+            makes_calendars=False,
+            limits=(
+                "signs in with OAuth only, through an OAuth client of your own "
+                "(`netsync init --provider google` shows how)",
+                'apps cannot make calendars there: make "Keep in touch" in Google Calendar',
+                'no tasks over CalDAV: keep [follow_up] as = "event"',
+                "Google keeps its own copy of an event: netsync's X- properties and CATEGORIES "
+                "do not come back (netsync reads what it needs from the UID)",
+                "contact labels are not vCard CATEGORIES over CardDAV, so [follow_up.categories] "
+                "finds none: put every: in the note instead",
+                "Google drops vCard properties, parameters and groups it does not know, from "
+                "any app's edit (netsync changes only the NOTE)",
+            ),
         ),
         Provider(
             "fastmail",
@@ -88,14 +133,16 @@ PROVIDERS: dict[str, Provider] = {
         ),
     )
 }
-ALIASES = {"sabre": "baikal", "sabredav": "baikal", "baïkal": "baikal", "apple": "icloud"}
-
-# Providers whose CardDAV/CalDAV needs OAuth, which netsync does not speak.
-UNSUPPORTED = {
-    "gmail.com": "Google Contacts and Calendar need OAuth sign-in, which netsync does not support",
-    "googlemail.com": "Google Contacts and Calendar need OAuth sign-in, which netsync does not "
-    "support",
+ALIASES = {
+    "sabre": "baikal",
+    "sabredav": "baikal",
+    "baïkal": "baikal",
+    "apple": "icloud",
+    "gmail": "google",
 }
+
+# Providers whose CardDAV/CalDAV netsync cannot use, and why.
+UNSUPPORTED: dict[str, str] = {}
 
 
 def provider(name: str) -> Provider:
@@ -108,6 +155,23 @@ def provider_for_host(host: str) -> Provider | None:
     """The preset whose DAV servers live at ``host`` (an SRV target, a URL's host)."""
     host = host.casefold().rstrip(".")
     return next((p for p in PROVIDERS.values() if host in p.hosts), None)
+
+
+def provider_for_url(url: str) -> Provider | None:
+    """The preset a configured URL belongs to: by its host, a host in one of the provider's
+    domains (iCloud's partition hosts p01-contacts.icloud.com ...), or a path its software
+    uses on any host (Nextcloud's /remote.php/dav/)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").casefold().rstrip(".")
+    found = provider_for_host(host)
+    if found is not None:
+        return found
+    for p in PROVIDERS.values():
+        if any(host == d or host.endswith("." + d) for d in p.domains):
+            return p
+        if any(parts.path.startswith(path) for path in p.paths):
+            return p
+    return None
 
 
 def provider_for_email(address: str) -> Provider | None:

@@ -110,6 +110,8 @@ def test_unattended_on_radicale_then_sync(
         "password_command": "",
         "ca_file": "",
         "timeout": "2m",
+        "oauth_client_id": "",
+        "oauth_client_secret": "",
     }
     assert data["reminders"]["calendar"] == "Keep in touch"
     assert data["reminders"]["url"] == radicale.calendar_home
@@ -387,13 +389,6 @@ def test_a_password_on_the_command_line_is_refused(
     assert code == 2
     assert "visible to every user of this machine" in capsys.readouterr().err
     assert not config.exists()
-
-
-def test_google_is_not_pretended(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert init(monkeypatch, "--config", str(tmp_path / "c.toml"), "--email", "a@gmail.com") == 78
-    assert "need OAuth sign-in, which netsync does not support" in capsys.readouterr().err
 
 
 class Script:

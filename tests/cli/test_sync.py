@@ -425,7 +425,7 @@ def test_a_contact_edited_on_the_phone_is_planned_alone_and_as_a_full_plan_would
     server: servers.Server, tmp_path: Path
 ) -> None:
     """A new number or a new birthday moves no follow-up: the cycle plans that contact alone
-    over the plan in the calendar (engine.replan_edits), and the calendar ends as a full plan
+    over the plan in the calendar (core/cycle.py), and the calendar ends as a full plan
     from an empty state directory wants it, to the reminder."""
     from netsync.app.config import load_settings
     from netsync.commands.common import run_once

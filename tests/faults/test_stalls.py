@@ -21,7 +21,7 @@ import servers
 from faultproxy import Canned, FaultProxy
 from scenario import TODAY
 
-from netsync.app import engine
+from netsync.app import apply
 from netsync.commands import main
 
 PEOPLE = 200
@@ -80,7 +80,7 @@ def test_a_server_that_stops_answering_ends_the_cycle_within_twice_the_timeout(
         puts = [s for s in proxy.stats.seen if s.method == "PUT"]
     assert "timed out" in capsys.readouterr().err
     # Only the writes already in flight were sent; the other 200 were never started.
-    assert len(puts) <= engine.WRITERS
+    assert len(puts) <= apply.WRITERS
     assert seconds < 2 * TIMEOUT + 3, seconds
 
 
@@ -103,7 +103,7 @@ def test_retry_after_is_waited_out_by_every_writer(
     # Writes already on their way when the 429 came may land; no writer sends a new one
     # before the two seconds are up.
     early = [t for t in after if t < 2.0]
-    assert len(early) < engine.WRITERS, early
+    assert len(early) < apply.WRITERS, early
     assert "answered 429 to PUT: waiting 2 s, as it asks" in capsys.readouterr().err
     cal = davcheck.calendars(seeded)["Keep in touch"]
     assert len(davcheck.children(seeded, cal)) >= PEOPLE

@@ -368,7 +368,7 @@ def test_an_expired_token_falls_back_to_a_full_listing(
 
 
 def test_a_server_without_sync_collection_is_listed_by_propfind(
-    client: Any, phone: Any, cal: str
+    client: Any, phone: Any, cal: str, server: servers.Server
 ) -> None:
     follow, _ = create(client, cal, FOLLOW)
     phone_put(phone, f"{cal}4C1E2A3B-dentist.ics", DENTIST)
@@ -384,7 +384,10 @@ def test_a_server_without_sync_collection_is_listed_by_propfind(
     calls = recorded(client)
     changes = calendar.fetch_reminders(client, cal, token=None, known={follow: '"stale"'})
     assert methods(calls) == ["REPORT", "PROPFIND", "REPORT"]
-    assert changes.complete and changes.token is None
+    # The token is the calendar's DAV:sync-token property, which the listing asks for: the
+    # servers that have sync-collection have one (only their report is withheld here), so
+    # the next cycle tries to sync; sabre/dav 1.8 has neither.
+    assert changes.complete and bool(changes.token) == (server.kind != "sabre")
     assert {obj.href for obj in changes.changed} == {follow, f"{cal}4C1E2A3B-dentist.ics"}
     assert ics.parse(next(o for o in changes.changed if o.href == follow).data) == (FOLLOW, None)
 

@@ -99,7 +99,7 @@ def test_one_card_changed_costs_a_handful_of_requests(result: bench.ServerResult
     assert _count(run, result.calendar_path, "PUT", "DELETE") == 1
     assert _count(run, result.book_path, "PUT") == 0
     # One sync of the calendar: the next cycle's sync confirms that one write, not a second
-    # REPORT now (engine.CARRIED_WRITES).
+    # REPORT now (apply.CARRIED_WRITES).
     assert _count(run, result.calendar_path, "REPORT") == 1
 
 

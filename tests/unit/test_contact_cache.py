@@ -4,17 +4,19 @@ entry is parsed again, and only changed cards are parsed."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netsync.app import demo, engine
-from netsync.app.engine import Report
+from netsync.app import demo, readings
+from netsync.app.remote import ENCODING, Fetched
+from netsync.app.report import quiet
 from netsync.app.state import State
 from netsync.core import cards
-from netsync.dav import addressbook
 
 TODAY = dt.date(2026, 11, 26)
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
@@ -69,8 +71,8 @@ def _read(state: State, monkeypatch: pytest.MonkeyPatch) -> tuple[list[cards.Con
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cards, "parse_card", counting)
-    report = Report(today=TODAY)
-    return engine.parse_contacts(state, [BOOK], report), len(parsed)
+    contacts = readings.read_book(state, [BOOK], today=TODAY, early={}, progress=quiet).contacts
+    return contacts, len(parsed)
 
 
 def test_only_changed_cards_are_parsed_and_the_result_is_the_same(
@@ -102,8 +104,10 @@ def test_a_new_day_or_a_damaged_cache_parses_again(
     state.put_parsed(BOOK, TODAY.isoformat(), [("2.vcf", '"e2"', "not json")])
     again, parsed = _read(state, monkeypatch)
     assert (again, parsed) == (first, 1)
-    report = Report(today=TODAY + dt.timedelta(days=1))
-    assert len(engine.parse_contacts(state, [BOOK], report)) == 5
+    tomorrow = TODAY + dt.timedelta(days=1)
+    book = readings.read_book(state, [BOOK], today=tomorrow, early={}, progress=quiet)
+    contacts = book.contacts
+    assert len(contacts) == 5
     assert state.parsed(BOOK, TODAY.isoformat()) == {}  # yesterday's entries are gone
 
 
@@ -115,14 +119,15 @@ def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
         path.read_bytes().decode("utf-8", "surrogateescape")
         for path in sorted(FIXTURES.rglob("*.vcf"))
     ]
-    downloaded = [addressbook.Card(f"{i}.vcf", f'"e{i}"', t.encode()) for i, t in enumerate(texts)]
-    early = engine.EarlyParse(TODAY)
-    for start in range(0, len(downloaded), 7):  # batches, as the multigets hand them over
-        early(downloaded[start : start + 7])
-    found = early.results()
-    assert len(found) == len(downloaded)
+    downloaded = [Fetched(f"{i}.vcf", f'"e{i}"', t.encode(*ENCODING)) for i, t in enumerate(texts)]
+    monkeypatch.setattr(readings.EarlyParse, "MIN_BATCH", 7)
+    with readings.EarlyParse(TODAY) as early:
+        for start in range(0, len(downloaded), 7):  # batches, as the multigets hand them over
+            early(downloaded[start : start + 7])
+        found = early.results()
+    assert len(found) == len(downloaded) - len(downloaded) % 7  # the last batch is too small
 
-    store = [(c.href, c.etag, engine._data(c)) for c in downloaded]
+    store = [(c.href, c.etag, c.data) for c in downloaded]
     later = State(tmp_path / "later")
     later.apply(BOOK, token="t1", changed=store, deleted=[], complete=True)
     expected, _ = _read(later, monkeypatch)
@@ -134,12 +139,28 @@ def test_cards_parsed_while_downloading_are_what_parsing_them_after_gives(
     parsed: list[int] = []
     real = cards.parse_card
     monkeypatch.setattr(cards, "parse_card", lambda *a, **k: parsed.append(1) or real(*a, **k))
-    report = Report(today=TODAY)
-    contacts = engine.parse_contacts(state, [BOOK], report, early=found)
-    assert len(parsed) == 1
+    book = readings.read_book(state, [BOOK], today=TODAY, early=found, progress=quiet)
+    contacts, tally = book.contacts, book.tally
+    assert len(parsed) == 1 + len(downloaded) % 7  # the changed card and the last batch
     by_href = {c.href: c for c in contacts}
     assert by_href["0.vcf"].uid == "u-new"
     assert {h: c for h, c in by_href.items() if h != "0.vcf"} == {
         c.href: c for c in expected if c.href != "0.vcf"
     }
-    assert report.cards_skipped == len(texts) - len(expected)
+    assert tally.cards_skipped == len(texts) - len(expected)
+
+
+def test_early_parsing_is_for_big_downloads_and_leaves_the_interpreter_as_it_found_it() -> None:
+    card = Fetched("a.vcf", '"1"', _card("u1", "Ann"))
+    interval = sys.getswitchinterval()
+    threads = threading.active_count()
+    with readings.EarlyParse(TODAY) as early:
+        early([card])  # a few changed cards: parsed when read, no thread
+        assert threading.active_count() == threads
+        assert sys.getswitchinterval() == interval
+        assert early.results() == {}
+    with pytest.raises(KeyboardInterrupt), readings.EarlyParse(TODAY) as early:
+        early([card] * readings.EarlyParse.MIN_BATCH)
+        assert sys.getswitchinterval() < interval
+        raise KeyboardInterrupt  # a stop in the middle of the download
+    assert sys.getswitchinterval() == interval

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from netsync.app import engine
+from netsync.app import reminders
 from netsync.core import ics
 from netsync.core.model import Reminder
 
@@ -25,20 +25,20 @@ REMINDER = Reminder(
 
 def test_cache_entry_reads_back_as_the_reminder() -> None:
     done = dt.date(2026, 12, 2)
-    assert engine._parsed(engine._reminder_to_cache(REMINDER, done)) == (REMINDER, done)
+    assert reminders.from_cache(reminders.reminder_to_cache(REMINDER, done)) == (REMINDER, done)
 
 
 def test_cache_of_a_calendar_object_equals_reading_it() -> None:
     data = ics.render(REMINDER, stamp=dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
-    assert engine._parsed(engine._calendar_cache(data)) == ics.parse(data)
+    assert reminders.from_cache(reminders.to_cache(data)) == ics.parse(data)
     foreign = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    assert engine._calendar_cache(foreign) == b"null"
-    assert engine._parsed(b"null") is None
+    assert reminders.to_cache(foreign) == b"null"
+    assert reminders.from_cache(b"null") is None
 
 
 def test_an_old_or_damaged_entry() -> None:
     data = ics.render(REMINDER, stamp=dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
-    assert engine._parsed(data) == ics.parse(data)  # iCalendar text from an older cache
+    assert reminders.from_cache(data) == ics.parse(data)  # iCalendar text from an older cache
     for damaged in (b"[1, 2]", b'{"uid": "x"}', b"42"):
-        with pytest.raises(engine.DamagedCache):
-            engine._parsed(damaged)
+        with pytest.raises(reminders.DamagedCache):
+            reminders.from_cache(damaged)

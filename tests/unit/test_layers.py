@@ -38,7 +38,7 @@ ALLOWED = {
     "core": {"icalendar", "netsync.core"},
     "dav": {"netsync.core", "netsync.dav", "caldav", "niquests", "lxml", "dns", "publicsuffixlist"},
     "app": {"netsync.core", "netsync.dav", "netsync.app", "keyring", "schedule", "radicale",
-            "imapclient"},
+            "imapclient", "google", "google_auth_oauthlib", "oauthlib", "requests"},
     "commands": {"netsync.core", "netsync.dav", "netsync.app", "netsync.commands.common",
                  "anyascii"},
 }  # fmt: skip

@@ -81,7 +81,14 @@ def test_providers_known_by_address_and_host() -> None:
     assert providers.provider_for_email("a@example.com") is None
     assert providers.provider_for_host("carddav.fastmail.com.").key == "fastmail"  # type: ignore[union-attr]
     assert providers.provider_for_host("dav.example.com") is None
-    assert "OAuth" in providers.UNSUPPORTED["gmail.com"]
+    assert providers.provider_for_email("a@gmail.com").key == "google"  # type: ignore[union-attr]
+    assert providers.provider("gmail").oauth and not providers.provider("google").makes_calendars
+    url = providers.provider_for_url
+    assert url("https://p42-contacts.icloud.com:443/1/carddavhome/").key == "icloud"  # type: ignore[union-attr]
+    assert url("https://apidata.googleusercontent.com/caldav/v2/").key == "google"  # type: ignore[union-attr]
+    assert url("https://cloud.example.org/remote.php/dav/").key == "nextcloud"  # type: ignore[union-attr]
+    assert url("https://dav.example.org/") is None
+    assert url("https://evil-icloud.com/") is None  # a domain, not a suffix of one
     for preset in providers.PROVIDERS.values():
         assert preset.username_hint
 

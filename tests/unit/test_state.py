@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netsync.app.state import State
+from netsync.app.state import LastPlan, State
+from netsync.core.cycle import Tally
 
 CAL = "http://example.test/cal/"
 OTHER = "http://example.test/book/"
@@ -48,6 +49,33 @@ def test_lazy_etags_are_read_on_first_use_only(tmp_path: Path) -> None:
     assert dict(lazy) == state.etags(CAL) == {f"{CAL}a.ics": '"1"', f"{CAL}b.ics": '"2"'}
     state.put_item(CAL, f"{CAL}c.ics", '"3"', b"{}")  # read once, then kept
     assert len(lazy) == 2 and lazy.get(f"{CAL}c.ics") is None
+
+
+def test_what_a_cycle_keeps_reads_back_and_garbage_reads_as_nothing(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    assert state.take_last_plan() is None and state.address_books(OTHER) is None
+    mark = LastPlan("key", Tally(25, 1, 40, 3, ("u1",)))
+    state.keep_last_plan(mark)
+    state.keep_address_books(OTHER, [OTHER + "book/"])
+    state.keep_calendar(CAL, "Keep in touch", CAL + "k/")
+    state.keep_lost(CAL, {f"{CAL}a.ics": b'{"uid": "x"}', f"{CAL}b.ics": bytes(range(256))})
+    state.close()
+
+    state = State(tmp_path)  # the next cycle is another process
+    assert state.take_last_plan() == mark
+    assert state.take_last_plan() is None  # taken: a cycle that dies now leaves no mark
+    assert state.address_books(OTHER) == [OTHER + "book/"]
+    assert state.calendar(CAL, "Keep in touch") == CAL + "k/"
+    assert state.calendar(CAL, "Work") is None
+    assert state.lost(CAL)[f"{CAL}b.ics"] == bytes(range(256))
+    state.keep_lost(CAL, {})
+    assert state.lost(CAL) == {}
+
+    for key, garbage in (("complete", "{}"), ("complete", "[1"), (f"books:{OTHER}", '{"a": 1}')):
+        state._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, garbage))
+    state._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost:{CAL}", '"x"'))
+    assert state.take_last_plan() is None
+    assert state.address_books(OTHER) is None and state.lost(CAL) == {}
 
 
 def test_mail_position_and_days_are_recorded_together_and_old_days_forgotten(

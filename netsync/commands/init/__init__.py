@@ -105,6 +105,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     server.add_argument(
         "--ca-file", metavar="PEM", help="trust this CA certificate (a self-signed server)"
     )
+    server.add_argument(
+        "--oauth-client-file",
+        metavar="JSON",
+        help="Google: the OAuth client you made, as the JSON file the console lets you download",
+    )
     login = p.add_argument_group("the login (the password is never a command-line argument)")
     login.add_argument("--username", metavar="NAME", help='"" for a server without login')
     login.add_argument(
@@ -207,7 +212,12 @@ def _decide(
     sent = mail.pick_mail(args, ui, login, ca_file=ca_file(args), resolve=resolve, today=today)
     language = args.language or pick.ask_language(ui)
     every = args.every or pick.ask_every(ui)
-    keeping = keep.keeping(args, ui, login)
+    if login.tokens is not None:
+        from netsync.commands.init import oauth
+
+        keeping = oauth.keeping(ui, path)
+    else:
+        keeping = keep.keeping(args, ui, login)
     text = write.config_text(
         book=book,
         login=login,

@@ -39,6 +39,9 @@ class Login:
     contacts_url: str  # the URL that worked
     book_urls: list[str]
     clients: dict[str, Any] = field(default_factory=dict)  # origin -> DAVClient
+    ca_file: str = ""
+    tokens: Any = None  # OAuth (Google): the token source; ``password`` is the refresh token
+    oauth_client: Any = None  # OAuth: the user's own client (id, secret)
 
     def close(self) -> None:
         for client in self.clients.values():

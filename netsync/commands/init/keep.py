@@ -66,6 +66,12 @@ def _command_prints(ui: Prompter, command: str, password: str) -> bool:
 def keep_password(ui: Prompter, login: Login, keeping: Keeping) -> None:
     from netsync.app import secrets
 
+    if login.tokens is not None and keeping.how == "command":
+        from netsync.app import oauth
+
+        where = oauth.keep_in_file(Path(keeping.command.removeprefix("cat ")), login.password)
+        ui.say(f"Kept the Google sign-in (a refresh token) in {where}, readable only by you.")
+        return
     if keeping.how != "keyring":
         return
     try:

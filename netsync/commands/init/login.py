@@ -46,6 +46,10 @@ def find_and_log_in(
     from netsync import dav
 
     where = reachable(args, ui, resolve, "")
+    if where.provider is not None and where.provider.oauth:
+        from netsync.commands.init import oauth
+
+        return oauth.sign_in(args, ui, where), where
     username: str | None = args.username
     password: tuple[str, str] | None = None
     for attempt in range(1, LOGIN_TRIES + 1):
@@ -193,8 +197,10 @@ def log_in(
             code = EXIT_CONFIG
             problems.append(no_books_advice(candidate.url, err))
             continue
-        origin = dav.origin(candidate.url)
-        return Login(username, password[0], password[1], candidate.url, books, {origin: client})
+        clients = {dav.origin(candidate.url): client}
+        return Login(
+            username, password[0], password[1], candidate.url, books, clients, ca_file(args)
+        )
     raise ServerProblem("\n".join(problems) or "no server to try", code)
 
 
@@ -213,7 +219,7 @@ def client_for(args: argparse.Namespace, login: Login, url: str) -> Any:
     origin = dav.origin(url)
     if origin not in login.clients:
         login.clients[origin] = dav.connect(
-            dav.Account(url, login.username, login.password, 30.0, ca_file(args))
+            dav.Account(url, login.username, login.password, 30.0, ca_file(args), login.tokens)
         )
     return login.clients[origin]
 
@@ -222,5 +228,13 @@ def call(login: Login, url: str, fn: Callable[..., Any], *fn_args: Any) -> Any:
     """``fn(client, *fn_args)`` on the client of ``url``'s server, errors translated."""
     from netsync import dav
 
-    client = login.clients[dav.origin(url)]
+    origin = dav.origin(url)
+    if origin not in login.clients:
+        # Discovery may have led to another host (iCloud's calendar home is on a partition
+        # host such as p42-caldav.icloud.com): a client of its own there.
+        account = dav.Account(
+            url, login.username, login.password, 30.0, login.ca_file, login.tokens
+        )
+        login.clients[origin] = dav.connect(account)
+    client = login.clients[origin]
     return dav.call(url, login.username, lambda: fn(client, *fn_args))

@@ -99,6 +99,12 @@ def pick_mail(
             )
         ]
     password = login.password
+    if login.tokens is not None:
+        # The contacts login is an OAuth sign-in (Google): its refresh token is no IMAP
+        # password. Gmail's IMAP takes an app password (2-Step Verification on).
+        if not ui.interactive:
+            return _elsewhere(ui, urls[0], username)
+        password = ui.password(f"Mail password for {username} (Gmail: an app password): ")
     for url in urls:
         while True:
             box = imap.Mailbox(imap.MailAccount(url, username, password, ca_file, timeout=30.0))

@@ -74,6 +74,8 @@ def pick_calendar(
         return CalendarChoice(match.name, match.url, home)
     name = args.create_calendar or DEFAULT_CALENDAR
     existing = matching(usable, name) if "://" not in name else None
+    if where.provider is not None and not where.provider.makes_calendars:
+        return _made_elsewhere(args, ui, login, where, name)
     if args.create_calendar:
         if existing is not None:
             ui.say(f'Calendar: "{existing.name}" exists already; the reminders go there.')
@@ -97,6 +99,46 @@ def pick_calendar(
     if index == len(usable):
         return CalendarChoice(name, "", home)
     return CalendarChoice(usable[index].name, usable[index].url, home)
+
+
+def _made_elsewhere(
+    args: argparse.Namespace, ui: Prompter, login: Login, where: Where, name: str
+) -> CalendarChoice:
+    """A provider where apps cannot make calendars (Google: no MKCALENDAR): an existing one,
+    or the user makes "Keep in touch" in the provider's own calendar and init looks again."""
+    provider = where.provider
+    assert provider is not None
+    while True:
+        home, found = calendars(args, login, where)
+        usable = [c for c in found if c.writable is not False and _holds_events(c)]
+        existing = matching(usable, name)
+        if existing is not None and (args.create_calendar or not ui.interactive):
+            ui.say(f'Calendar: "{existing.name}" ({existing.url})')
+            return CalendarChoice(existing.name, existing.url, home)
+        if existing is None:
+            ui.say(
+                f'{provider.name} does not let apps make calendars. Make one called "{name}" '
+                "at https://calendar.google.com/calendar/r/settings/createcalendar (Settings > "
+                "Add calendar > Create new calendar); then it is listed here."
+            )
+            if not ui.interactive:
+                raise Failed(
+                    f'init: no calendar "{name}" at {provider.name}, and apps cannot make one '
+                    f"there: make it in {provider.name} Calendar, then run init again (or pass "
+                    "--calendar with one of yours)",
+                    EXIT_CONFIG,
+                )
+        ui.say("Calendars you can write to:" if usable else "You have no calendar to write to.")
+        options = [f'"{c.name}"' for c in usable] + [f'look again (after making "{name}")']
+        default = usable.index(existing) if existing is not None else len(usable)
+        index = ui.choose(
+            "Which calendar should the reminders go to? One of their own is easy to hide or share",
+            options,
+            default=default,
+            flag="--calendar",
+        )
+        if index < len(usable):
+            return CalendarChoice(usable[index].name, usable[index].url, home)
 
 
 def _holds_events(c: discovery.Collection) -> bool:

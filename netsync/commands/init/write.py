@@ -46,6 +46,10 @@ def config_text(
             ("contacts", "username"): login.username,
             ("contacts", "password_command"): keeping.command,
             ("contacts", "ca_file"): ca_file,
+            ("contacts", "oauth_client_id"): login.oauth_client.client_id if login.tokens else "",
+            ("contacts", "oauth_client_secret"): (
+                login.oauth_client.client_secret if login.tokens else ""
+            ),
             ("reminders", "url"): calendar.url or calendar.home,
             ("reminders", "calendar"): calendar.name,
             ("follow_up", "every"): every,
