@@ -8,6 +8,12 @@ as root, so under root they run as the package's own users (``dovenull`` for log
 ``dovecot`` for mail) and the temporary directory is made readable for them; under any other
 user everything runs as that user.
 
+With ``tokeninfo`` it also takes XOAUTH2 (Gmail's OAuth 2.0 login) through its ``oauth2``
+passdb, which asks that URL about each token (``tokeninfo_url``, the token appended; the
+scope ``https://mail.google.com/`` required, the token's ``email`` the login name): the
+Google stand-in's endpoint (tests/standins/google.py). Every login then opens the one
+mailbox, so the test's mail program (a password) files what netsync (a token) reads.
+
 Dovecot logs one line per IMAP session at its end with its own counters (``imap_logout_format``):
 bytes in and out, and how many message headers and bodies the session fetched. ``sessions()``
 reads them, so a test can show that netsync never fetched a body.
@@ -251,10 +257,38 @@ def _certificate(root: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _oauth2(root: Path, tokeninfo: str) -> tuple[str, str]:
+    """The mechanisms and passdb for XOAUTH2 against ``tokeninfo`` (Dovecot's
+    PasswordDatabase.oauth2; its example for Google uses the tokeninfo endpoint)."""
+    if not tokeninfo:
+        return "plain login", ""
+    (root / "oauth2.conf").write_text(
+        f"tokeninfo_url = {tokeninfo}\n"
+        "username_attribute = email\n"
+        "scope = https://mail.google.com/\n"
+        "timeout_msecs = 10000\n"
+    )
+    passdb = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}"""
+    return "plain login xoauth2 oauthbearer", passdb
+
+
 def _config(
-    root: Path, *, imap_port: int, imaps_port: int, cert: Path, key: Path, sent: str
+    root: Path,
+    *,
+    imap_port: int,
+    imaps_port: int,
+    cert: Path,
+    key: Path,
+    sent: str,
+    tokeninfo: str = "",
 ) -> str:
     login_user, mail_user, uid, gid = _ids()
+    mechanisms, oauth_passdb = _oauth2(root, tokeninfo)
+    home = f"{root}/home/{USER}" if tokeninfo else f"{root}/home/%u"
     return f"""
 protocols = imap
 listen = 127.0.0.1
@@ -271,14 +305,15 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
+{oauth_passdb}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={root}/home/%u
+  args = uid={uid} gid={gid} home={home}
 }}
 mail_location = maildir:~/Maildir
 namespace inbox {{
@@ -309,9 +344,17 @@ service imap-login {{
 
 
 @contextlib.contextmanager
-def dovecot(sent: str = "Sent", password: str = PASSWORD) -> Iterator[Dovecot]:
+def dovecot(
+    sent: str = "Sent",
+    password: str = PASSWORD,
+    *,
+    tokeninfo: str = "",
+    certificate: tuple[Path, Path, Path] | None = None,
+) -> Iterator[Dovecot]:
     """A running private Dovecot with one user and an empty INBOX, Drafts and sent folder
-    (named ``sent``, flagged \\Sent)."""
+    (named ``sent``, flagged \\Sent). ``tokeninfo``: take XOAUTH2 too (see above);
+    ``certificate``: (certificate chain, key, CA) files to present instead of a self-signed
+    certificate, and the CA that clients trust."""
     binary = require_dovecot()
     # Not under pytest's tmp_path: that sits in a 0700 directory Dovecot's users cannot enter.
     root = Path(tempfile.mkdtemp(prefix="netsync-dovecot-"))
@@ -321,16 +364,31 @@ def dovecot(sent: str = "Sent", password: str = PASSWORD) -> Iterator[Dovecot]:
         for name in ("run", "state", "home"):
             (root / name).mkdir()
         os.chown(root / "home", uid, gid)
-        cert, key = _certificate(root)
+        if certificate is None:
+            cert, key = _certificate(root)
+            trust = cert
+        else:
+            trust = certificate[2]
+            cert, key = root / "cert.pem", root / "key.pem"
+            shutil.copyfile(certificate[0], cert)
+            shutil.copyfile(certificate[1], key)
         key.chmod(0o644)  # read by Dovecot's config parser, which runs as root here anyway
         (root / "passwd").write_text(f"{USER}:{{PLAIN}}{password}::::::\n")
         imap_port, imaps_port = free_port(), free_port()
         while imaps_port == imap_port:
             imaps_port = free_port()
         (root / "dovecot.conf").write_text(
-            _config(root, imap_port=imap_port, imaps_port=imaps_port, cert=cert, key=key, sent=sent)
+            _config(
+                root,
+                imap_port=imap_port,
+                imaps_port=imaps_port,
+                cert=cert,
+                key=key,
+                sent=sent,
+                tokeninfo=tokeninfo,
+            )
         )
-        server = Dovecot(root, imap_port, imaps_port, cert, root / "dovecot.log", binary)
+        server = Dovecot(root, imap_port, imaps_port, trust, root / "dovecot.log", binary)
         server.password = password
         server.start()
         try:

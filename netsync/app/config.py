@@ -48,6 +48,7 @@ _KEYS = {
     "mail": (
         "url",
         "username",
+        "auth",
         "password_command",
         "ca_file",
         "folders",
@@ -107,6 +108,7 @@ class MailSettings:
 
     url: str = ""
     username: str = ""
+    auth: str = "password"  # or "oauth": the sign-in of [contacts] (Google), XOAUTH2
     password_command: str = ""
     ca_file: str = ""
     folders: tuple[str, ...] = ()  # () = the folder flagged \Sent, else one named Sent
@@ -116,6 +118,10 @@ class MailSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.url)
+
+    @property
+    def oauth(self) -> bool:
+        return self.auth == "oauth"
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,7 @@ def parse_settings(
     mail = MailSettings(
         url=mail_url,
         username=r.get("mail", "username", "", _string) or contacts.username,
+        auth=r.get("mail", "auth", "password", _one_of("password", "oauth")),
         password_command=r.get("mail", "password_command", "", _string)
         or contacts.password_command,
         ca_file=r.get("mail", "ca_file", "", _ca_file) or contacts.ca_file,
@@ -253,6 +260,21 @@ def parse_settings(
     )
     if mail_url and not mail.username:
         r.problem("mail", "username", "required with [mail] url: usually your e-mail address")
+    if mail.oauth and not contacts.oauth:
+        r.problem(
+            "mail",
+            "auth",
+            '"oauth" reads the mail with the Google sign-in of [contacts], and [contacts] has '
+            'none (no oauth_client_id); use "password" with an app password',
+        )
+    elif mail.oauth and mail.username.casefold() != contacts.username.casefold():
+        r.problem(
+            "mail",
+            "username",
+            f'with auth = "oauth" the mail is read with the sign-in of {contacts.username!r} '
+            '([contacts] username); leave it empty, or set auth = "password" for another '
+            "account",
+        )
     state_dir = _state_dir(r.get("state", "dir", "", _absolute_path), env)
     interval = r.get("daemon", "interval", 900, _duration)
 

@@ -155,6 +155,9 @@ def explain(
             EXIT_UNAVAILABLE, [f"server error: {err}"], advice, True, status="server error"
         )
     if isinstance(err, imap.MailAuthFailed):
+        if settings is not None and settings.mail.oauth:  # the Google sign-in: the fix is in it
+            what, _, fix = str(err).partition("; ")
+            return Meaning(EXIT_NOPERM, [what], fix, status="mail login refused")
         what = str(err).split(";")[0]
         next_ = login_advice("mail", settings.mail) if settings is not None else MAIL_LOGIN
         return Meaning(EXIT_NOPERM, [what], next_, status="mail login refused")

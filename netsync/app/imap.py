@@ -30,9 +30,9 @@ import logging
 import socket
 import ssl
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from netsync.app.state import MailPosition, State
@@ -44,7 +44,16 @@ BATCH = 500  # UIDs per FETCH: a command line of about 4 KB, well inside every s
 FETCH_ITEMS = [f"BODY.PEEK[HEADER.FIELDS ({' '.join(mail.HEADER_FIELDS)})]", "INTERNALDATE"]
 INBOX = "INBOX"
 
-TokenSource = Callable[[], str]  # returns an OAuth 2.0 bearer token (XOAUTH2), fresh enough
+
+class TokenSource(Protocol):
+    """OAuth 2.0 access tokens for XOAUTH2 (``oauth.TokenSource``, shared with the DAV
+    accounts of the same grant)."""
+
+    def bearer(self) -> str: ...  # a current token; raises dav.AuthFailed or dav.Unreachable
+
+    def rejected(self, token: str) -> None: ...  # the server refused it: fetch a new one
+
+    def lacks(self, scope: str) -> bool: ...  # the grant is known not to include ``scope``
 
 
 class MailError(Exception):
@@ -65,7 +74,8 @@ class MailNoPassword(MailError):
 
 @dataclass(frozen=True)
 class MailAccount:
-    """Where and how to log in. ``token``: with it, XOAUTH2 and no password (Gmail)."""
+    """Where and how to log in. ``token``: with it, XOAUTH2 and no password (Gmail), with
+    ``scope`` the scope the server needs and ``reauth`` the command that signs in again."""
 
     url: str
     username: str
@@ -73,6 +83,8 @@ class MailAccount:
     ca_file: str = ""
     timeout: float = 30.0
     token: TokenSource | None = None
+    scope: str = ""
+    reauth: str = ""
     problem: str = ""  # no password, and where netsync looked: said by every scan
 
     @property
@@ -194,9 +206,8 @@ class Mailbox:
         a = self.account
         try:
             if a.token is not None:
-                client.oauth2_login(a.username, a.token())
-            else:
-                client.login(a.username, a.password)
+                return self._oauth_login(client, a.token)
+            client.login(a.username, a.password)
         except LoginError:
             with contextlib.suppress(Exception):
                 client.shutdown()
@@ -209,6 +220,50 @@ class Mailbox:
                 client.shutdown()
             raise self._unreachable(err) from None
         return client
+
+    def _oauth_login(self, client: Any, tokens: TokenSource) -> Any:
+        """XOAUTH2 with a current access token; a refused one is replaced and tried once more,
+        as a 401 is for DAV (the token may have ended before its hour). Failing that, or with
+        a grant that does not include the mail scope, MailAuthFailed says how to sign in
+        again."""
+        from imapclient.exceptions import LoginError
+
+        from netsync import dav
+
+        a = self.account
+        again = f"sign in again with `{a.reauth}`" if a.reauth else "sign in again"
+        for attempt in (1, 2):
+            try:
+                token = tokens.bearer()
+            except dav.AuthFailed as err:  # a revoked grant: its message names the fix
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+                raise MailAuthFailed(f"mail: {err}") from None
+            except dav.DavError as err:
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+                raise MailUnreachable(f"cannot get a sign-in token for the mail: {err}") from None
+            if a.scope and tokens.lacks(a.scope):
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+                raise MailAuthFailed(
+                    f"the sign-in netsync holds for {a.username} does not allow reading mail "
+                    f"(it was made without the scope {a.scope}); {again} and allow netsync to "
+                    "read your mail"
+                )
+            try:
+                client.oauth2_login(a.username, token)
+                return client
+            except LoginError:
+                tokens.rejected(token)
+                if attempt == 1:
+                    log.debug("%s refused the access token; getting a new one", a.host)
+        with contextlib.suppress(Exception):
+            client.shutdown()
+        raise MailAuthFailed(
+            f"{a.host} refused the sign-in (XOAUTH2) for {a.username} with a fresh token; "
+            f"{again} and allow netsync to read your mail"
+        )
 
     def _unreachable(self, err: BaseException) -> MailUnreachable:
         a = self.account

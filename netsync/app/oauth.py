@@ -18,6 +18,12 @@ secret "is obviously not treated as a secret"
   (Google may end one early), in the middle of a cycle too. A refresh token that Google no
   longer honours (``invalid_grant``: revoked, expired, or the password changed) is
   ``GrantRevoked``, an ``AuthFailed`` (exit 77) whose message names the command that fixes it.
+- Gmail's IMAP takes the same grant (SASL XOAUTH2, https://developers.google.com/workspace/
+  gmail/imap/xoauth2-protocol) when the sign-in also asked for ``MAIL_SCOPE``
+  (https://mail.google.com/, the scope that page names for IMAP). A refresh asks for no
+  scope (the request of the native-app guide, "Refreshing an access token"), so each access
+  token carries every scope of the grant; the answer's ``scope`` says which those are
+  (``TokenSource.granted``), so a grant made without mail is told apart from a refused token.
 
 google-auth-oauthlib is Google's own library for exactly this flow (PKCE, state, the token
 exchange) and google-auth refreshes the credentials; both are maintained by Google.
@@ -48,6 +54,7 @@ for _name in _QUIET:
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 FIX = "netsync set-password"  # for an OAuth account: sign in again, keep the new token
+MAIL_SCOPE = "https://mail.google.com/"  # Gmail's IMAP (XOAUTH2)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class TokenSource:
 
         self._client = client
         self._username = username
+        self.granted: tuple[str, ...] | None = None  # the grant's scopes, once a refresh said
         self._ca_file = ca_file
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -131,7 +139,7 @@ class TokenSource:
             token_uri=client.endpoints.token_uri,
             client_id=client.client_id,
             client_secret=client.client_secret,
-            scopes=list(client.endpoints.scopes),
+            scopes=None,  # ask for every scope of the grant: DAV and, if granted, mail
         )
         self.refreshes = 0  # how many access tokens were fetched (tests, logs)
 
@@ -142,6 +150,10 @@ class TokenSource:
             if not self._credentials.valid:
                 self._refresh()
             return str(self._credentials.token)
+
+    def lacks(self, scope: str) -> bool:
+        """The grant is known (from the last refresh) not to include ``scope``."""
+        return self.granted is not None and scope not in self.granted
 
     def rejected(self, token: str) -> None:
         """The server answered 401 to ``token``: the next ``bearer()`` fetches a new one
@@ -161,6 +173,8 @@ class TokenSource:
         try:
             request = _TimedRequest(Request(session), self._timeout)
             self._credentials.refresh(request)  # type: ignore[no-untyped-call]
+            if request.scope is not None:
+                self.granted = tuple(request.scope.split())
         except google.auth.exceptions.RefreshError as err:
             reason, uri = _reason(err), self._client.endpoints.token_uri
             if reason.split(":")[0] in ("invalid_grant", "invalid_client", "unauthorized_client"):
@@ -175,15 +189,26 @@ class TokenSource:
 
 
 class _TimedRequest:
-    """google-auth's requests transport with a timeout (its default waits two minutes)."""
+    """google-auth's requests transport with a timeout (its default waits two minutes). It
+    keeps the ``scope`` of the token endpoint's answer, which google-auth does not keep when
+    no scope was asked for."""
 
     def __init__(self, request: Any, timeout: float) -> None:
         self._request = request
         self._timeout = timeout
+        self.scope: str | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import json
+
         kwargs["timeout"] = self._timeout
-        return self._request(*args, **kwargs)
+        response = self._request(*args, **kwargs)
+        if getattr(response, "status", 0) == 200:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                scope = json.loads(response.data).get("scope")
+                if isinstance(scope, str):
+                    self.scope = scope
+        return response
 
 
 def _reason(err: Exception) -> str:
@@ -228,6 +253,7 @@ def consent(
     paste: Any = None,
     login_hint: str = "",
     timeout: float = 600.0,
+    also: Sequence[str] = (),
 ) -> Grant:
     """The installed-app flow: print the sign-in link, take the redirect, get the tokens.
 
@@ -235,14 +261,16 @@ def consent(
     a terminal's input stream, is read at the same time for the address the browser could
     not load (the way in from a machine reached over SSH); whichever comes first wins. Google checks
     PKCE and the code; requests-oauthlib checks ``state`` against what this flow sent.
+    ``also``: scopes asked for besides the DAV ones (``MAIL_SCOPE`` when mail is read).
     """
     from google_auth_oauthlib.flow import Flow
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
+    wanted = [*client.endpoints.scopes, *(s for s in also if s not in client.endpoints.scopes)]
     listener = _Listener()
     try:
         flow = Flow.from_client_config(
-            client.config(), scopes=list(client.endpoints.scopes), autogenerate_code_verifier=True
+            client.config(), scopes=wanted, autogenerate_code_verifier=True
         )
         flow.redirect_uri = f"http://127.0.0.1:{listener.port}/"
         extra = {"login_hint": login_hint} if login_hint else {}
@@ -278,8 +306,8 @@ def consent(
             "https://myaccount.google.com/permissions and sign in again"
         )
     scope = token.get("scope") or ()
-    granted = tuple(scope.split() if isinstance(scope, str) else scope) or client.endpoints.scopes
-    missing = [s for s in client.endpoints.scopes if s not in granted]
+    granted = tuple(scope.split() if isinstance(scope, str) else scope) or tuple(wanted)
+    missing = [s for s in wanted if s not in granted]
     if missing:
         raise ConsentFailed(
             "the sign-in left out access that netsync needs ("

@@ -109,11 +109,19 @@ def book_changes(
     token: str | None,
     known: Mapping[str, str],
     on_cards: Callable[[list[Fetched]], None] | None = None,
+    try_sync: bool = True,
 ) -> Listing:
     """What changed in an address book since ``token``; ``known``: href -> cached ETag (not
-    downloaded again). ``on_cards`` sees each downloaded batch as it arrives."""
+    downloaded again). ``on_cards`` sees each downloaded batch as it arrives. ``try_sync``:
+    False to list by PROPFIND without a sync-collection the server refused lately."""
     return conn.call(
-        "contacts", addressbook.fetch_changes, book, token=token, known=known, on_cards=on_cards
+        "contacts",
+        addressbook.fetch_changes,
+        book,
+        token=token,
+        known=known,
+        on_cards=on_cards,
+        try_sync=try_sync,
     )
 
 
@@ -124,11 +132,18 @@ def calendar_changes(
     token: str | None,
     known: Mapping[str, str],
     written: Collection[str] = (),
+    try_sync: bool = True,
 ) -> Listing:
     """What changed in a calendar since ``token``; ``written``: our own writes since then,
     each checked for whatever the server's report leaves out (calendar.fetch_reminders)."""
     return conn.call(
-        "reminders", calendar.fetch_reminders, url, token=token, known=known, written=written
+        "reminders",
+        calendar.fetch_reminders,
+        url,
+        token=token,
+        known=known,
+        written=written,
+        try_sync=try_sync,
     )
 
 

@@ -69,16 +69,34 @@ def connections(settings: Settings) -> Connections:
         ),
         calendar_name=r.calendar,
         detect_calendars=settings.detect_calendars,
-        mail=mailbox(settings) if settings.mail.enabled else None,
+        mail=mailbox(settings, contacts_tokens) if settings.mail.enabled else None,
     )
 
 
-def mailbox(settings: Settings) -> Mailbox:
+def mailbox(settings: Settings, tokens: Any = None) -> Mailbox:
     """The ``[mail]`` account, not yet connected. A missing password does not stop the
-    contacts and the calendar: each cycle says it, as it would say the server is down."""
-    from netsync.app import imap, secrets
+    contacts and the calendar: each cycle says it, as it would say the server is down.
+    With ``auth = "oauth"`` it signs in with ``tokens``, the [contacts] account's Google
+    grant (one grant, one access token at a time for DAV and IMAP; config.py has checked
+    that the usernames agree)."""
+    from netsync.app import imap, oauth, secrets
 
     m = settings.mail
+    timeout = float(settings.contacts.timeout)
+    if m.oauth and tokens is not None:
+        account = imap.MailAccount(
+            m.url,
+            m.username,
+            "",
+            m.ca_file,
+            timeout,
+            token=tokens,
+            scope=oauth.MAIL_SCOPE,
+            reauth=oauth.FIX,
+        )
+        return imap.Mailbox(
+            account, folders=m.folders, since_days=m.since_days, count_received=m.count_received
+        )
     password, problem = "", ""
     try:
         password = secrets.get_password(
@@ -88,9 +106,7 @@ def mailbox(settings: Settings) -> Mailbox:
         problem = str(err).replace(
             "run `netsync set-password`", "run `netsync set-password --for mail`"
         )
-    account = imap.MailAccount(
-        m.url, m.username, password, m.ca_file, float(settings.contacts.timeout), problem=problem
-    )
+    account = imap.MailAccount(m.url, m.username, password, m.ca_file, timeout, problem=problem)
     return imap.Mailbox(
         account, folders=m.folders, since_days=m.since_days, count_received=m.count_received
     )

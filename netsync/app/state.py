@@ -258,6 +258,21 @@ class State:
     def keep_calendar(self, account: str, name: str, url: str) -> None:
         self._set_meta(f"calendar:{account}|{name}", url)
 
+    def sync_refused(self, url: str) -> dt.datetime | None:
+        """When the collection at ``url`` last refused a sync-collection REPORT from scratch
+        and its PROPFIND listing gave no sync-token (a server without RFC 6578, sabre/dav
+        1.8), if it did: the cycle then lists it without asking (app/sync.py)."""
+        found = self._get_meta(f"nosync:{url}")
+        try:
+            when = dt.datetime.fromisoformat(found) if found else None
+        except ValueError:
+            return None
+        return when if when is not None and when.tzinfo is not None else None
+
+    def keep_sync_refused(self, url: str, when: dt.datetime | None) -> None:
+        """Remember the refusal at ``when`` (None: forget it, the collection syncs)."""
+        self._set_meta(f"nosync:{url}", when.isoformat() if when is not None else "")
+
     def lost(self, url: str) -> dict[str, bytes]:
         """Objects gone from the calendar at ``url`` that no cycle has learnt from yet:
         ``href -> what the cache held of them``."""

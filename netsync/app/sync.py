@@ -6,6 +6,11 @@ objects. The collections: the address books found from the contacts URL, the rem
 calendar (made on first use), the ``[detect] calendars``. Their URLs are looked up once and
 cached. Reminders that disappear from the calendar are kept in the state until a cycle has
 learnt from them (``State.lost``), since the sync that saw them go drops them from the cache.
+
+A collection without sync-collection (sabre/dav 1.8) is listed by PROPFIND. That it refused the
+REPORT is remembered (``State.sync_refused``), so later cycles list it without asking first (one
+refused request less per collection and cycle); it is asked again after ``SYNC_RETRY``, and
+when discovery runs again, in case the server was upgraded.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from netsync.app import reminders, remote
 from netsync.app.remote import Connections
 from netsync.app.state import State
 from netsync.core import learn
+
+SYNC_RETRY = dt.timedelta(days=1)  # how long a refused sync-collection is not asked for again
 
 
 @dataclass
@@ -46,9 +54,15 @@ def sync_all(
     cards as it arrives. ``create``: make the reminders calendar if it is not there."""
     out = Synced(books=address_books(conn, state))
     for book in out.books:
-        listing = remote.book_changes(
-            conn, book, token=state.token(book), known=state.lazy_etags(book), on_cards=on_cards
+        fetch = partial(
+            remote.book_changes,
+            conn,
+            book,
+            token=state.token(book),
+            known=state.lazy_etags(book),
+            on_cards=on_cards,
         )
+        listing = _listed(state, book, fetch)
         _store(state, book, listing)
         out.others |= bool(listing.deleted)
         if listing.changed:
@@ -89,9 +103,34 @@ def catch_up(conn: Connections, state: State, url: str) -> None:
 def _calendar_changes(
     conn: Connections, state: State, url: str, *, written: set[str] | None = None
 ) -> remote.Listing:
-    return remote.calendar_changes(
-        conn, url, token=state.token(url), known=state.lazy_etags(url), written=written or ()
+    fetch = partial(
+        remote.calendar_changes,
+        conn,
+        url,
+        token=state.token(url),
+        known=state.lazy_etags(url),
+        written=written or (),
     )
+    return _listed(state, url, fetch)
+
+
+def _listed(state: State, url: str, fetch: Callable[..., remote.Listing]) -> remote.Listing:
+    """``fetch(try_sync=...)``: without a sync-collection REPORT when the collection refused one
+    less than ``SYNC_RETRY`` ago; a refusal (with no sync-token in the listing) is remembered,
+    a sync that works forgets it."""
+    now = _now()
+    refused = state.sync_refused(url)
+    recent = refused is not None and dt.timedelta(0) <= now - refused < SYNC_RETRY
+    listing = fetch(try_sync=not recent)
+    if listing.refused and listing.token is None:
+        state.keep_sync_refused(url, now)
+    elif refused is not None and listing.token is not None:
+        state.keep_sync_refused(url, None)
+    return listing
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _store(
@@ -124,6 +163,8 @@ def address_books(conn: Connections, state: State) -> list[str]:
     if books is None:
         books = remote.address_books(conn)
         state.keep_address_books(account, books)
+        for book in books:
+            state.keep_sync_refused(book, None)  # found anew: ask for sync-collection again
     return books
 
 
@@ -140,6 +181,7 @@ def calendar_url(conn: Connections, state: State, *, create: bool) -> str | None
             raise
         return None  # a dry run against an account without the calendar yet
     state.keep_calendar(account, name, found)
+    state.keep_sync_refused(found, None)
     return found
 
 
@@ -151,6 +193,7 @@ def detect_calendar_url(conn: Connections, state: State, name: str) -> str:
     if not found:
         found = remote.find_calendar(conn, name, create=False)
         state.keep_calendar(conn.reminders.url, name, found)
+        state.keep_sync_refused(found, None)
     return found
 
 

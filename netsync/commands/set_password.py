@@ -79,6 +79,8 @@ def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
     oauth = settings.contacts.oauth and account in ("contacts", "reminders")
     if oauth and (account == "contacts" or settings.reminders.inherits_login):
         return sign_in_again(settings)
+    if account == "mail" and settings.mail.enabled and settings.mail.oauth:
+        return sign_in_again(settings)  # the mail is read with the [contacts] sign-in
     username = section.username
     if account == "mail" and not settings.mail.enabled:
         print("netsync: [mail] url is not set: netsync reads no mail", file=sys.stderr)
@@ -149,7 +151,8 @@ def set_password_command(load: Callable[[], Settings], *, account: str) -> int:
 
 def sign_in_again(settings: Settings) -> int:
     """For an OAuth account (Google) the "password" is a refresh token: sign in again in a
-    browser and keep the new one where the old one was looked for."""
+    browser and keep the new one where the old one was looked for. With ``[mail] auth =
+    "oauth"`` the sign-in asks for the mail too (one grant serves both)."""
     from pathlib import Path
 
     from netsync import dav
@@ -167,7 +170,11 @@ def sign_in_again(settings: Settings) -> int:
 
     try:
         grant = oauth.consent(
-            client, say=say, paste=sys.stdin if tty else None, login_hint=c.username
+            client,
+            say=say,
+            paste=sys.stdin if tty else None,
+            login_hint=c.username,
+            also=mail_scopes(settings),
         )
     except oauth.ConsentFailed as err:
         print(f"netsync: {err}", file=sys.stderr)
@@ -187,3 +194,10 @@ def sign_in_again(settings: Settings) -> int:
             f"service LoadCredential=netsync-password:{file}"
         )
     return EXIT_OK
+
+
+def mail_scopes(settings: Settings) -> tuple[str, ...]:
+    """The scope a sign-in asks for besides the DAV ones: Gmail's, when [mail] reads with it."""
+    from netsync.app import oauth
+
+    return (oauth.MAIL_SCOPE,) if settings.mail.enabled and settings.mail.oauth else ()

@@ -60,13 +60,14 @@ def fetch_changes(
     token: str | None,
     known: Mapping[str, str],
     on_cards: OnCards | None = None,
+    try_sync: bool = True,
 ) -> CardChanges:
     """What changed in the address book since ``token`` (Collection.changes); ``on_cards``
     sees each downloaded batch as it arrives (the caller may parse it while the next
     downloads)."""
     with translated(client, book_url):
         book = Collection(client, book_url, ADDRESS_BOOK)
-        return book.changes(token=token, known=known, on_items=on_cards)
+        return book.changes(token=token, known=known, on_items=on_cards, try_sync=try_sync)
 
 
 def fetch_by_propfind(

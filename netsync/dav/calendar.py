@@ -112,6 +112,7 @@ def fetch_reminders(
     token: str | None,
     known: Mapping[str, str],
     written: Hrefs[str] = (),
+    try_sync: bool = True,
 ) -> ReminderChanges:
     """What changed in the calendar since ``token``, with the bytes of every changed object
     (Collection.changes). ``known`` (href -> ETag of what the caller already has) is also what
@@ -119,7 +120,7 @@ def fetch_reminders(
     since ``token``."""
     with translated(client, cal_url):
         calendar = Collection(client, cal_url, CALENDAR)
-        return calendar.changes(token=token, known=known, written=written)
+        return calendar.changes(token=token, known=known, written=written, try_sync=try_sync)
 
 
 def create(client: Any, cal_url: str, uid: str, data: bytes) -> tuple[str, str | None]:

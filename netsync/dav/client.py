@@ -14,6 +14,11 @@ that client and the few rules every request obeys, in one place (``Client.reques
   waits that long, up to ``RETRY_AFTER_LIMIT``, said in the log; beyond it the cycle ends as
   Unreachable (exit 75) and the next one resumes. caldav's own rate-limit sleeping is off:
   it slept up to 150 s per request, per queued write.
+- when a connection closes without a byte of an answer (a server that closed an idle
+  keep-alive connection as the request went out: SOGo behind nginx, sabre/dav under
+  ``php -S``, Radicale): the request is sent once more on a fresh connection, if repeating it
+  is harmless (a read, or a write with If-Match / If-None-Match, which a write that did land
+  the first time fails with 412). A timeout is never sent again: that is a server that stalls.
 
 It also turns transport failures into the few errors the CLI maps to exit codes.
 """
@@ -242,7 +247,7 @@ def _request(
     for attempt in range(1, RATE_LIMITED_TRIES + 1):
         PACE.wait(key)
         try:
-            return send(url, method, body, headers)
+            return _send(client, send, url, method, body, headers)
         except caldav_error.RateLimitError as err:
             status = getattr(client.last_status, "value", None) or "429/503"
             wait = err.retry_after_seconds
@@ -266,6 +271,72 @@ def _request(
             )
             PACE.hold(key, wait)
     raise AssertionError("unreachable")
+
+
+def _send(
+    client: Any,
+    send: Callable[..., Any],
+    url: str,
+    method: str,
+    body: Any,
+    headers: Mapping[str, str] | None,
+) -> Any:
+    """Send once; if the connection closed before any answer and sending again is harmless
+    (``_repeatable``), send once more on a fresh connection. niquests and urllib3.future do not
+    retry this themselves (niquests' default is no retries; urllib3.future #280 gave up
+    retrying a remote close, as the request may have been carried out)."""
+    try:
+        return send(url, method, body, headers)
+    except Exception as err:
+        if not (_unanswered(err) and _repeatable(method, headers)):
+            raise
+        log.debug(
+            "%s closed the connection without answering %s %s (%s); sending it again on a "
+            "fresh connection",
+            origin(url),
+            method,
+            url,
+            err,
+        )
+    _drop_pooled_connections(client)
+    return send(url, method, body, headers)
+
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
+
+
+def _repeatable(method: str, headers: Mapping[str, str] | None) -> bool:
+    """Whether sending the request twice cannot do harm twice: a read, or a write with a
+    precondition (If-Match: a write that landed has changed the ETag; If-None-Match: *, one
+    that landed has made the object): the second of two that both arrive fails with 412."""
+    if method.upper() in _SAFE:
+        return True
+    names = {name.lower() for name in (headers or {})}
+    return method.upper() in ("PUT", "DELETE") and bool(names & {"if-match", "if-none-match"})
+
+
+def _unanswered(err: BaseException) -> bool:
+    """The connection closed (FIN or reset) before any byte of an answer arrived: niquests
+    raises ConnectionError(ProtocolError("Remote end closed connection without response")),
+    or ProtocolError(("Connection aborted.", ConnectionResetError)) for a reset while the
+    request went out. Not a timeout (a stalling server), not a connection refused (a
+    MaxRetryError), not an answer cut short (ChunkedEncodingError)."""
+    import niquests
+    from niquests.packages.urllib3.exceptions import ProtocolError
+
+    exceptions = niquests.exceptions
+    if not isinstance(err, exceptions.ConnectionError) or isinstance(err, exceptions.Timeout):
+        return False
+    return bool(err.args) and isinstance(err.args[0], ProtocolError)
+
+
+def _drop_pooled_connections(client: Any) -> None:
+    """Close the client's idle keep-alive connections, so the next request opens a fresh one
+    (another pooled connection may have been closed by the server as well). A client belongs
+    to one thread (app/remote.py), so no other request is using them."""
+    session = getattr(client, "session", None)
+    for adapter in getattr(session, "adapters", {}).values():
+        adapter.close()
 
 
 def _check_redirect(client: Any, response: Any) -> None:

@@ -4,7 +4,9 @@ and conditional writes. The two protocols differ only in the names of things (``
 - What changed: RFC 6578 sync-collection (Depth 0, sync-level 1, never DAV:limit), followed
   over truncated pages; a token the server no longer takes turns into a full sync; a server
   without sync-collection gets vdirsyncer's PROPFIND Depth 1 getetag listing, diffed against
-  the ETags the caller holds. Only objects new or changed are downloaded.
+  the ETags the caller holds (``Changes.refused`` says so, and a caller that remembers it can
+  go straight to the listing next time: ``try_sync=False``). Only objects new or changed are
+  downloaded.
 - The objects: addressbook-multiget / calendar-multiget in batches (Xandikos' shared
   MultiGetReporter is the model: one report, two data properties), the bytes as they came off
   the wire (wire.py).
@@ -16,6 +18,7 @@ Each server quirk is written down next to the request it concerns.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Collection as Hrefs
@@ -125,13 +128,15 @@ class Changes:
     """What changed since a token. ``changed``: objects new or modified (with their bytes);
     ``deleted``: hrefs gone; ``unchanged``: listed with the ETag the caller holds (not
     downloaded); ``token``: for next time (None: the server cannot sync); ``complete``: a full
-    listing, so every known href not in changed or unchanged is in deleted."""
+    listing, so every known href not in changed or unchanged is in deleted; ``refused``: the
+    server refused a sync-collection from scratch, so this is a PROPFIND listing."""
 
     changed: list[Item] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     token: str | None = None
     complete: bool = False
     unchanged: list[str] = field(default_factory=list)
+    refused: bool = False
 
 
 class Conflict(DavError):
@@ -184,9 +189,12 @@ class Collection:
         known: Mapping[str, str],
         written: Hrefs[str] = (),
         on_items: OnItems | None = None,
+        try_sync: bool = True,
     ) -> Changes:
         """What changed since ``token`` ("" or None: everything). ``known`` maps the hrefs the
         caller holds to their ETags: objects listed with that ETag are not downloaded again.
+        ``try_sync=False``: the server refused a sync-collection from scratch lately, so
+        without a token the collection is listed by PROPFIND without asking again.
 
         ``written``: objects the caller wrote since ``token``. Each was changed since the
         token, so a sync must list it, unless it has gone since: RFC 6578 §3.5 lets a server
@@ -197,12 +205,19 @@ class Collection:
         listing = self._sync(token) if token else None
         if token and listing is None:
             log.info("sync token for %s is no longer valid; syncing from scratch", self.url)
-        if listing is None:
+        refused = False
+        if listing is None and (try_sync or token):
             listing = self._sync("")
+            refused = listing is None
         if listing is None:
-            log.info("%s: no usable sync-collection; listing by PROPFIND", self.url)
+            log.log(
+                logging.INFO if refused else logging.DEBUG,
+                "%s: no usable sync-collection; listing by PROPFIND",
+                self.url,
+            )
             listing = self._propfind_listing()
-        return self._diff(listing, known, written, on_items)
+        changes = self._diff(listing, known, written, on_items)
+        return dataclasses.replace(changes, refused=True) if refused else changes
 
     def listing(self, *, known: Mapping[str, str], on_items: OnItems | None = None) -> Changes:
         """A full listing by PROPFIND Depth 1 getetag, diffed against ``known`` (vdirsyncer's

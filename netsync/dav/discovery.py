@@ -72,11 +72,9 @@ class Collection:
 
 def dns_resolve(name: str, rdtype: str) -> list[str]:
     """Records of ``rdtype`` at ``name`` as zone-file text; [] when there are none or DNS fails."""
-    try:
-        import dns.exception
-        import dns.resolver
-    except ImportError:  # dnspython comes with caldav, but is not ours to require
-        return []
+    import dns.exception  # dnspython (declared): imported here, as only init and check need it
+    import dns.resolver
+
     try:
         answer = dns.resolver.resolve(name, rdtype, lifetime=DNS_TIMEOUT)
     except dns.exception.DNSException as exc:

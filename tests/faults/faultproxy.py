@@ -11,7 +11,10 @@ Tests can also watch the traffic: ``on_request(n, method, path, phase)`` is call
 n-th request before it is forwarded (phase "before") and after the server answered (phase
 "after"); returning ``"drop"`` closes the connection without an answer. That is how a test
 kills netsync at an exact point of its cycle, or lets a "phone" edit a card just before
-netsync's write reaches the server. Returning ``"hang"`` keeps the connection open and never
+netsync's write reaches the server. Returning ``"close"`` closes it without an answer too, but
+gently (FIN, no reset), as a server does that closes an idle keep-alive connection just as a
+request arrives on it (before) or that did the request and went away (after). Returning
+``"hang"`` keeps the connection open and never
 answers (a server that accepts and then stops answering; it ends when the proxy stops), and
 returning a ``Canned`` answers with it instead of the server (a 429 with Retry-After).
 Each ``Seen`` records when the request arrived and whether it carried credentials.
@@ -294,6 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
         said = proxy._hook(n, method, path, "before")
         if said == "drop":
             return self._reset()
+        if said == "close":
+            return self._close()
         if said == "hang":
             proxy._stopping.wait()
             return self._reset()
@@ -304,8 +309,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._fault(kind, None)
         answer = self._forward(method, path, body)
         proxy.stats.status[n] = answer[0]
-        if proxy._hook(n, method, path, "after") == "drop":
+        said = proxy._hook(n, method, path, "after")
+        if said == "drop":
             return self._reset()
+        if said == "close":
+            return self._close()
         if kind:
             return self._fault(kind, answer)
         self._answer(*answer)
@@ -362,6 +370,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.request.shutdown(socket.SHUT_WR)
+
+    def _close(self) -> None:
+        """Close without a byte of an answer, in order (FIN)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_RDWR)
 
     def _reset(self) -> None:
         """Close with a TCP RST (SO_LINGER 0), as a crashed server or a middlebox does."""

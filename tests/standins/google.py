@@ -13,6 +13,30 @@ to use HTTPS", https://developers.google.com/people/carddav):
   ``{"error": "invalid_grant", "error_description": "Token has been expired or revoked."}``
   (guide, "Refresh token expiration"). Access tokens can also stop working before their
   ``expires_in`` (``expire_access_tokens``): the DAV hosts then answer 401.
+- oauth2.googleapis.com/tokeninfo (and www.googleapis.com/oauth2/v3/tokeninfo): what Google
+  says of an access token, ``GET ?access_token=TOKEN``. The fields are those of Google's
+  TokenInfo (the OAuth2 API's Tokeninfo schema, https://googleapis.dev/dotnet/
+  Google.Apis.Oauth2.v2/latest/api/Google.Apis.Oauth2.v2.Data.Tokeninfo.html, and
+  google-auth-library's ``getTokenInfo``, https://cloud.google.com/nodejs/docs/reference/
+  google-auth-library/latest/google-auth-library/tokeninfo): ``azp``/``aud`` (the client id),
+  ``sub``, ``scope`` (space-separated), ``exp``, ``expires_in`` (seconds left, a string as
+  Google writes it), ``access_type``, and ``email``/``email_verified`` "only if your scope
+  included the email scope value"; a token Google does not know, or one that ran out, is
+  answered 400 ``{"error": "invalid_token", "error_description": "Invalid Value"}`` (the
+  endpoint answers an invalid token with 400: https://developers.google.com/identity/sign-in/
+  web/backend-auth, "Calling the tokeninfo endpoint").
+- Gmail's IMAP is a real Dovecot (tests/mailserver.py) whose ``oauth2`` passdb asks
+  ``gmail_tokeninfo_url`` about each XOAUTH2 token (Dovecot's PasswordDatabase.oauth2, whose
+  own example for Google is the tokeninfo endpoint): the same answer, plus the account's
+  address, which Gmail knows of every token it is shown (XOAUTH2 names the user, and Gmail
+  refuses a token of another account: https://developers.google.com/workspace/gmail/imap/
+  xoauth2-protocol), on plain http on loopback, where Dovecot reaches it without the proxy.
+  Dovecot requires the scope ``https://mail.google.com/``, as Gmail does (same page).
+- A refresh may name scopes (``scope``): each must be in the grant, else 400
+  ``invalid_scope`` "Some requested scopes were invalid" (RFC 6749 section 6; Google's answer
+  as googleapis/google-auth-library-python#999 quotes it); without it the new access token
+  carries every scope of the grant, and the answer's ``scope`` lists them (native-app guide,
+  "Refreshing an access token").
 - www.googleapis.com, CardDAV (https://developers.google.com/people/carddav): bearer tokens
   only (Basic: 401); ``/.well-known/carddav`` answers 301 to the default address book
   ``/carddav/v1/principals/EMAIL/lists/default/`` (t-brown/mcds#15, a curl transcript); no
@@ -59,6 +83,8 @@ from tests.standins import vcards
 from tests.standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
 
 EMAIL = "alice@gmail.com"
+SUB = "110169484474386276334"  # the account's id (TokenInfo ``sub``)
+MAIL_SCOPE = "https://mail.google.com/"
 CLIENT_ID = "1234567890-netsync.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-test-client-secret"
 SCOPES = {"https://www.googleapis.com/auth/carddav", "https://www.googleapis.com/auth/calendar"}
@@ -103,6 +129,11 @@ class Google:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens: dict[str, bool] = field(default_factory=dict)  # token -> still valid
     access_tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (time())
+    grants: dict[str, str] = field(default_factory=dict)  # refresh token -> its scopes
+    scopes: dict[str, str] = field(default_factory=dict)  # access token -> its scopes
+    tokeninfo_asked: list[str] = field(default_factory=list)  # who asked: "public", "gmail"
+    expire_before_mail: bool = False  # every access token ends before the next IMAP login
+    gmail_tokeninfo_url: str = ""  # the loopback endpoint Dovecot asks (``tokeninfo_for``)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     calendars: list[_Calendar] = field(default_factory=list)
     fronts: list[Front] = field(default_factory=list)
@@ -244,19 +275,26 @@ class Google:
             refresh = "1//" + secrets.token_urlsafe(32)
             with self.lock:
                 self.refresh_tokens[refresh] = True
+                self.grants[refresh] = asked["scope"]
             return self._access(asked["scope"], refresh)
         if grant == "refresh_token":
+            refresh = form.get("refresh_token", "")
             with self.lock:
-                valid = self.refresh_tokens.get(form.get("refresh_token", ""), False)
+                valid = self.refresh_tokens.get(refresh, False)
+                granted = self.grants.get(refresh, "")
             if not valid:
                 return _error(400, "invalid_grant", "Token has been expired or revoked.")
-            return self._access(" ".join(sorted(SCOPES)), None)
+            scope = form.get("scope", "")
+            if scope and not set(scope.split()) <= set(granted.split()):
+                return _error(400, "invalid_scope", "Some requested scopes were invalid.")
+            return self._access(scope or granted, None)
         return _error(400, "unsupported_grant_type", "Invalid grant_type.")
 
     def _access(self, scope: str, refresh: str | None) -> Reply:
         access = "ya29." + secrets.token_urlsafe(32)
         with self.lock:
             self.access_tokens[access] = time.time() + 3599
+            self.scopes[access] = scope
         body: dict[str, object] = {
             "access_token": access,
             "expires_in": 3599,
@@ -267,7 +305,43 @@ class Google:
             body["refresh_token"] = refresh
         return Reply(200, json.dumps(body).encode(), {"content-type": "application/json"})
 
+    def tokeninfo(self, request: Request) -> Reply | None:
+        """``GET /tokeninfo?access_token=`` (oauth2.googleapis.com) or
+        ``/oauth2/v3/tokeninfo`` (www.googleapis.com)."""
+        if request.route not in ("/tokeninfo", "/oauth2/v3/tokeninfo"):
+            return None
+        token = parse_qs(urlsplit(request.path).query).get("access_token", [""])[0]
+        return self.token_info(token, gmail=False)
+
+    def token_info(self, token: str, *, gmail: bool) -> Reply:
+        with self.lock:
+            self.tokeninfo_asked.append("gmail" if gmail else "public")
+            if gmail and self.expire_before_mail:
+                self.expire_before_mail = False
+                self.access_tokens.clear()  # its hour ran out between the DAV work and IMAP
+            expiry = self.access_tokens.get(token, 0)
+            scope = self.scopes.get(token, "")
+        left = int(expiry - time.time())
+        if left <= 0:
+            return _error(400, "invalid_token", "Invalid Value")
+        info = {
+            "azp": CLIENT_ID,
+            "aud": CLIENT_ID,
+            "sub": SUB,
+            "scope": scope,
+            "exp": str(int(expiry)),
+            "expires_in": str(left),
+            "access_type": "offline",
+        }
+        if gmail or {"email", "https://www.googleapis.com/auth/userinfo.email"} & set(
+            scope.split()
+        ):
+            info |= {"email": EMAIL, "email_verified": "true"}
+        return Reply(200, json.dumps(info).encode(), {"content-type": "application/json"})
+
     def carddav(self, request: Request) -> Reply | None:
+        if request.route == "/oauth2/v3/tokeninfo":
+            return self.tokeninfo(request)
         if request.route in ("/.well-known/carddav", "/.well-known/carddav/"):
             return Reply(301, headers={"location": BOOK})
         refused = self._authorized(request)
@@ -481,7 +555,11 @@ def google(internet: Internet, tmp: Path) -> Iterator[Google]:
         book_private = f"/{servers.USER}/contacts/addressbook/"
         g.fronts = [
             Front(internet, "accounts.google.com", g.authorize),
-            Front(internet, "oauth2.googleapis.com", g.token),
+            Front(
+                internet,
+                "oauth2.googleapis.com",
+                lambda r: g.tokeninfo(r) if r.method == "GET" else g.token(r),
+            ),
             Front(
                 internet, "www.googleapis.com", g.carddav, backend=backend.root,
                 paths={BOOK: book_private},
@@ -491,11 +569,47 @@ def google(internet: Internet, tmp: Path) -> Iterator[Google]:
         # The primary calendar is the one Xandikos made ("calendar"), named after the account.
         g.calendars.append(_Calendar(EMAIL, EMAIL, "calendar"))
         g._remap()
+        gmail = _GmailTokenInfo(g)
+        g.gmail_tokeninfo_url = gmail.url
         try:
             yield g
         finally:
+            gmail.close()
             for front in g.fronts:
                 front.close()
+
+
+class _GmailTokenInfo:
+    """What Gmail knows of an access token, on http://127.0.0.1 for Dovecot's oauth2 passdb
+    (Dovecot appends the token to ``url``)."""
+
+    def __init__(self, g: Google) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                query = parse_qs(urlsplit(self.path).query)
+                reply = g.token_info(query.get("access_token", [""])[0], gmail=True)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/oauth2/v3/tokeninfo?access_token="
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def put_card(g: Google, name: str, card: str) -> int:

@@ -104,3 +104,24 @@ def test_mail_position_and_days_are_recorded_together_and_old_days_forgotten(
     assert state.mail_folder("acct") == "Verzonden"
     state.set_mail_folder("acct", None)
     assert state.mail_folder("acct") is None
+
+
+def test_a_refused_sync_collection_is_remembered_by_collection_until_forgotten(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    when = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
+    state = State(tmp_path)
+    assert state.sync_refused(CAL) is None
+    state.keep_sync_refused(CAL, when)
+    state.close()
+
+    state = State(tmp_path)
+    assert state.sync_refused(CAL) == when
+    assert state.sync_refused(OTHER) is None
+    state.keep_sync_refused(CAL, None)
+    assert state.sync_refused(CAL) is None
+    for garbage in ("yesterday", "2026-11-26T09:30:00"):  # no time zone: as good as none
+        state._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"nosync:{CAL}", garbage))
+        assert state.sync_refused(CAL) is None

@@ -42,6 +42,7 @@ class Login:
     ca_file: str = ""
     tokens: Any = None  # OAuth (Google): the token source; ``password`` is the refresh token
     oauth_client: Any = None  # OAuth: the user's own client (id, secret)
+    mail_grant: bool = False  # OAuth: the sign-in allows reading mail (Gmail, XOAUTH2)
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -9,6 +9,11 @@ messages' headers the first cycle will read. That count is all it reads: no head
 subject, no body. A mail password other than the contacts one is not kept here: init says
 how to hand it over (``netsync set-password --for mail`` or the credential
 ``netsync-password-mail``).
+
+With Google contacts, the question comes before the Google sign-in (``wants_gmail``): a yes
+makes that one sign-in also allow reading mail, and Gmail is then read with it (XOAUTH2,
+``[mail] auth = "oauth"``), with no mail password at all. Mail of another account (another
+``--mail-username``) goes the password way.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class MailChoice:
     password: str = field(default="", repr=False)  # the one that worked; kept with the rest
     own_password: bool = False  # not the contacts one
     said: str = ""  # for the summary: "imaps://... (Sent; the first cycle reads ...)"
+    auth: str = "password"  # or "oauth": the Google sign-in of the contacts
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +67,11 @@ def pick_mail(
 
     if args.no_mail:
         return MailChoice()
+    if login.tokens is not None:
+        if login.mail_grant:
+            return _gmail(args, ui, login, ca_file=ca_file, today=today)
+        if not args.mail_username:
+            return MailChoice()  # asked before the sign-in, and the answer was no
     guess = login.username if looks_like_email(login.username) else (args.email or "")
     if not (args.mail_url or args.mail_username):
         if not ui.interactive:
@@ -130,6 +141,67 @@ def pick_mail(
             return MailChoice(url, username, password, password != login.password, said)
     ui.say("No mail server answered; mail stays off (`[mail] url` in the config turns it on).")
     return MailChoice()
+
+
+def wants_gmail(args: argparse.Namespace, ui: Prompter, username: str) -> bool:
+    """Before the Google sign-in: should it also allow reading the mail of ``username``
+    (Gmail)? Asked here so that one visit to the browser serves contacts, calendar and mail."""
+    if args.no_mail:
+        return False
+    if args.mail_username and args.mail_username.casefold() != username.casefold():
+        return False  # another account's mail: its own password, later
+    if args.mail_url or args.mail_username:
+        return True
+    if not ui.interactive:
+        return False
+    ui.say(
+        "\n"
+        + WHAT_IS_READ
+        + " With Gmail, the Google sign-in below then also allows netsync to read your mail."
+    )
+    return ui.confirm("Count the mail you send as contact?", default=False)
+
+
+def _gmail(
+    args: argparse.Namespace, ui: Prompter, login: Login, *, ca_file: str, today: dt.date
+) -> MailChoice:
+    """Gmail with the Google sign-in that just allowed it (XOAUTH2): no mail password."""
+    from netsync.app import imap, mailsetup, oauth
+
+    if args.mail_url:
+        from netsync.app.config import mail_url
+
+        try:
+            url = mail_url(args.mail_url)
+        except ValueError as err:
+            raise UsageError(f"init: --mail-url {err}") from None
+    else:
+        url = mailsetup.PRESETS["google"].url
+    account = imap.MailAccount(
+        url,
+        login.username,
+        "",
+        ca_file,
+        30.0,
+        token=login.tokens,
+        scope=oauth.MAIL_SCOPE,
+        reauth=oauth.FIX,
+    )
+    box = imap.Mailbox(account)
+    try:
+        found = box.survey(None, today=today)
+    except imap.MailError as err:
+        ui.say(f"  {err}")
+        ui.say("Mail stays off (`[mail] url` in the config turns it on).")
+        return MailChoice()
+    finally:
+        box.close()
+    said = (
+        f"{url} with the Google sign-in ({', '.join(found.folders)}; the first cycle reads "
+        f"the headers of {found.to_read:,} message(s))"
+    )
+    ui.say(f"Mail: {said}")
+    return MailChoice(url, login.username, "", False, said, "oauth")
 
 
 def _elsewhere(ui: Prompter, url: str, username: str) -> MailChoice:

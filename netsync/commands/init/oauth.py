@@ -51,6 +51,9 @@ def sign_in(args: argparse.Namespace, ui: Prompter, where: Where) -> Login:
         default=where.username or None,
         what=f"{provider.name} account",
     )
+    from netsync.commands.init import mail
+
+    gmail = mail.wants_gmail(args, ui, username)
     ui.say(f"\nSign in to {provider.name} as {username}: open this link in a browser,")
 
     def say(url: str) -> None:
@@ -59,7 +62,8 @@ def sign_in(args: argparse.Namespace, ui: Prompter, where: Where) -> Login:
 
     paste = sys.stdin if ui.interactive else None
     try:
-        grant = oauth.consent(client, say=say, paste=paste, login_hint=username)
+        also = (oauth.MAIL_SCOPE,) if gmail else ()
+        grant = oauth.consent(client, say=say, paste=paste, login_hint=username, also=also)
     except oauth.ConsentFailed as err:
         raise Failed(f"init: {err}", EXIT_NOPERM) from None
     except dav.Unreachable as err:
@@ -79,7 +83,9 @@ def sign_in(args: argparse.Namespace, ui: Prompter, where: Where) -> Login:
         ) from None
     ui.say(f"Logged in to {url} as {username}.")
     clients = {dav.origin(url): connection}
-    return Login(username, grant.refresh_token, "oauth", url, books, clients, trust, tokens, client)
+    return Login(
+        username, grant.refresh_token, "oauth", url, books, clients, trust, tokens, client, gmail
+    )
 
 
 def _client(args: argparse.Namespace, ui: Prompter) -> Any:

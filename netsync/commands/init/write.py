@@ -39,6 +39,8 @@ def config_text(
         sent[("mail", "url")] = mail.url
         if mail.username != login.username:
             sent[("mail", "username")] = mail.username
+        if mail.auth != "password":
+            sent[("mail", "auth")] = mail.auth
     text = configfile.render(
         {
             **sent,
