@@ -23,15 +23,21 @@ $(READERS): tests/readers/package.json tests/readers/package-lock.json
 	npm ci --prefix tests/readers --no-audit --no-fund --silent
 	touch $@
 
+# pytest-xdist workers: one more than the cores, as most of a test's time is spent waiting on
+# the servers it starts. Tests that share a module-scoped run are kept on one worker
+# (xdist_group). WORKERS=0 runs the suite in one process.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 test: venv $(READERS)
 	$(BIN)/ruff check netsync tests
 	$(BIN)/ruff format --check netsync tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 # docs/reliability.md from a complete, green run of the fault tests (the suite never writes it).
+# In one process: the page is written from the figures of the whole run.
 reliability: venv
-	NETSYNC_RELIABILITY_PAGE=docs/reliability.md $(BIN)/pytest -q tests/faults
+	NETSYNC_RELIABILITY_PAGE=docs/reliability.md $(BIN)/pytest -q -p no:xdist tests/faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/readers/node_modules

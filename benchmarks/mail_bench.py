@@ -49,13 +49,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the test helpers, as the package they are: tests.mailserver
 
 import bench  # noqa: E402
 import cardgen  # noqa: E402
-import mailserver  # noqa: E402
 import seeded  # noqa: E402
 from counting_proxy import CountingProxy  # noqa: E402
+
+from tests import mailserver  # noqa: E402
 
 CONTACTS = 1_000
 WRITTEN_TO = 200  # contacts who get mail

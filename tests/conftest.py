@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import mailserver  # noqa: E402
-import servers  # noqa: E402
-import sogoserver  # noqa: E402
+from tests import mailserver, servers, sogoserver
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -72,7 +67,7 @@ def calendar_readers(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """``read(objects, zone=...)``: what ical.js and libical make of calendar objects
     (``{name: body}``), as ``{"ical.js": Reading, "libical": Reading}`` (tests/readers.py).
     Fails, saying what to install, when a reader is missing: CI installs both."""
-    import readers
+    from tests import readers
 
     workdir = tmp_path_factory.mktemp("readers")
     try:

@@ -15,7 +15,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urljoin
 
-from servers import Server
+from tests.servers import Server
 
 PROPFIND = b"""<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/><d:displayname/></d:prop>

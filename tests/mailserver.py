@@ -40,6 +40,8 @@ from typing import Any
 
 import pytest
 
+from tests.servers import free_port
+
 USER = "alice@example.org"
 PASSWORD = "mail-s3cret"
 DOVECOT = "/usr/sbin/dovecot"
@@ -65,12 +67,6 @@ def require_dovecot() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

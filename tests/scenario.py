@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import servers
-
 from netsync.app import demo
+from tests import servers
+from tests.vcards import escape, vcard
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -54,24 +54,15 @@ def phone_card(uid: str, name: str, note: str = "", *, more: tuple[str, ...] = (
     """A vCard as a phone writes it (an iPhone's 3.0: CRLF, a grouped property, Apple's
     X- lines), with ``note`` as its NOTE (escaped here, not by netsync's code)."""
     given, _, family = name.partition(" ")
-    escaped = (
-        note.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
+    return vcard(
+        uid,
+        name,
+        prodid="-//Apple Inc.//iPhone OS 17.5//EN",
+        n=f"{family};{given};;;",
+        lines=["item1.TEL;type=pref:+31 6 5555 0101", "item1.X-ABLabel:_$!<Mobile>!$_", *more],
+        note=escape(note) if note else None,
+        after=["X-ABUID:1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809:ABPerson"],
     )
-    lines = [
-        "BEGIN:VCARD",
-        "VERSION:3.0",
-        "PRODID:-//Apple Inc.//iPhone OS 17.5//EN",
-        f"N:{family};{given};;;",
-        f"FN:{name}",
-        "item1.TEL;type=pref:+31 6 5555 0101",
-        "item1.X-ABLabel:_$!<Mobile>!$_",
-        *more,
-        *([f"NOTE:{escaped}"] if note else []),
-        "X-ABUID:1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809:ABPerson",
-        f"UID:{uid}",
-        "END:VCARD",
-    ]
-    return "\r\n".join(lines) + "\r\n"
 
 
 def lines_but_note(card: bytes) -> list[bytes]:

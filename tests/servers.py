@@ -91,9 +91,20 @@ class Server:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody listens on, for a server about to start.
+
+    The port is free only until someone else binds it. Under pytest-xdist each worker takes
+    only ports of its own share (port // 2 % workers: Linux hands out odd ports to bind(0)),
+    so two workers starting a server at the same moment never pick the same one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    mine = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % workers
+    for _ in range(10_000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port // 2 % workers == mine:
+            return port
+    raise RuntimeError(f"no free port of worker {mine} of {workers} in 10,000 tries")
 
 
 def _request(

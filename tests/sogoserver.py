@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from servers import PASSWORD, Server, _need, _request, _stop, _tail, _wait_ready, free_port
+from tests.servers import PASSWORD, Server, _need, _request, _stop, _tail, _wait_ready, free_port
 
 
 def _stop_sogod(proc: subprocess.Popen[bytes]) -> None:

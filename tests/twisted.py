@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import servers
+
+from tests import servers
 
 # Radicale reads the rights file once, at start: alice may read and write her address book and
 # her "Work" calendar, only read "Family", and make no new calendars.

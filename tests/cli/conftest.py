@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import servers
+
+from tests import servers
 
 
 @pytest.fixture(autouse=True)

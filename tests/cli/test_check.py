@@ -15,16 +15,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-import twisted
-from scenario import write_config
 
 from netsync import commands
 from netsync.app import session
 from netsync.commands import check as checks
 from netsync.commands import common, main
+from tests import davcheck, servers, twisted
+from tests.scenario import write_config
 
 
 def check(config: Path) -> int:

@@ -12,11 +12,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from scenario import TODAY, upload_sample, write_config
 
 from netsync.app import read, session
 from netsync.app.config import Settings, load_settings
@@ -24,6 +21,8 @@ from netsync.app.engine import key_of
 from netsync.commands import main
 from netsync.core import cycle
 from netsync.core.cycle import Decision, Edited, Snapshot, Whole
+from tests import davcheck, servers
+from tests.scenario import TODAY, upload_sample, write_config
 
 
 def snapshot_of(settings: Settings, *, whole: bool) -> Snapshot:

@@ -28,21 +28,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import davcheck
 import icalendar
 import keyring
 import keyring.backends.fail
 import pytest
-import servers
-from memkeyring import MemoryKeyring
-from scenario import write_config
 
 from netsync import commands, dav
-from netsync.app import daemon, demo, session
+from netsync.app import daemon, session
 from netsync.app.config import parse_settings
 from netsync.app.engine import Connections, Report
 from netsync.commands import common, set_password
 from netsync.core.model import Reminder
+from tests import davcheck, servers
+from tests.memkeyring import MemoryKeyring
+from tests.scenario import write_config
+from tests.vcards import escape, vcard
 
 ENTRY = "from netsync.commands import entry; entry()"
 INTERVAL = '[daemon]\ninterval = "1s"'
@@ -61,6 +61,9 @@ FOREIGN_ENV = (
     "NETSYNC_PASSWORD",
 )
 
+# Under pytest-xdist these tests stay on one worker, so the day below is lived only once.
+pytestmark = pytest.mark.xdist_group("daemon")
+
 
 # --- building blocks ----------------------------------------------------------------------
 
@@ -68,8 +71,15 @@ FOREIGN_ENV = (
 def card(index: int, name: str, *, birthday_in: int, note: str = "") -> tuple[str, str]:
     """(file name, vCard) of someone whose 40th birthday is ``birthday_in`` days away."""
     day = dt.date.today() + dt.timedelta(days=birthday_in)
-    person = {"fn": name, "bday": f"{day.year - 40}-{day:%m-%d}", "note": note}
-    return f"d{index}.vcf", demo.vcard(person, index)
+    given, _, family = name.partition(" ")
+    text = vcard(
+        contact_uid(index),
+        escape(name),
+        n=f"{escape(family)};{escape(given)};;;",
+        bday=f"{day.year - 40}-{day:%m-%d}",
+        note=escape(note) if note else None,
+    )
+    return f"d{index}.vcf", text
 
 
 def contact_uid(index: int) -> str:

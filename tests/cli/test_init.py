@@ -19,19 +19,17 @@ import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import davcheck
 import keyring
 import pytest
-import servers
-import twisted
-from memkeyring import MemoryKeyring
-from pty_session import Terminal
-from scenario import TODAY, upload_sample
 
 from netsync import commands
 from netsync.commands import init as wizard
 from netsync.commands import main
 from netsync.dav import discovery
+from tests import davcheck, servers, twisted
+from tests.memkeyring import MemoryKeyring
+from tests.pty_session import Terminal
+from tests.scenario import TODAY, upload_sample
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "config" / "netsync.example.toml").read_text()
 

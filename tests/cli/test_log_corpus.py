@@ -27,10 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import davcheck
 import pytest
-import servers
-from scenario import write_config
 
 from netsync.commands import main
 from netsync.core import notes
@@ -42,6 +39,8 @@ from netsync.core.vcardtext import (
     split_lines,
     unescape_text,
 )
+from tests import davcheck, servers
+from tests.scenario import write_config
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 TODAY = dt.date(2026, 11, 26)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from scenario import TODAY, upload_sample, write_config
 
 from netsync.commands import main
 from netsync.core import notepatch, notes
 from netsync.dav import addressbook
+from tests import davcheck, servers
+from tests.scenario import TODAY, upload_sample, write_config
 
 CHEN = "p002.vcf"  # Chen Wei, chen@example.net, Friends (60d), last contact 100 days ago
 ALICE = "p000.vcf"  # Alice Jansen, every 60d, last contact 75 days ago

@@ -29,53 +29,49 @@ import sys
 import time
 from pathlib import Path
 
-import davcheck
-import mailserver
 import pytest
-import servers
-from mailserver import Dovecot, message
-from scenario import TODAY, write_config
 
 from netsync.commands import main
 from netsync.core import notepatch, notes
+from tests import davcheck, mailserver, servers
+from tests.mailserver import Dovecot, message
+from tests.scenario import TODAY, write_config
+from tests.vcards import vcard
 
 RECENT = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)  # when the server got them (APPEND)
 SUBJECT = "Sailing on Sunday?"
 
 
-def vcard(uid: str, name: str, emails: list[str], note: str, extra: str = "") -> str:
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}", f"N:{name};;;;"]
-    lines += [f"EMAIL;TYPE=INTERNET:{e}" for e in emails]
-    lines += [line for line in extra.split("\n") if line]
-    lines += [f"NOTE:{note}", "END:VCARD"]
-    return "\r\n".join(lines) + "\r\n"
+def person(uid: str, name: str, emails: list[str], note: str, extra: str = "") -> str:
+    lines = [line for line in extra.split("\n") if line]
+    return vcard(uid, name, n=f"{name};;;;", email=emails, lines=lines, note=note)
 
 
 PEOPLE = {
-    "bjorn.vcf": vcard(
+    "bjorn.vcf": person(
         "u-bjorn",
         "Bjorn Berg",
         ["bjorn@work.example", "Bjorn@Home.Example"],
         "[netsync]\\nlast: 2026-09-27 call\\n[/netsync]",
         "CATEGORIES:Family\nBDAY:1980-12-16\nX-ANNIVERSARY:2004-01-05",
     ),
-    "chloe.vcf": vcard(
+    "chloe.vcf": person(
         "u-chloe", "Chloe Claes", ["family@claes.example"], "[netsync]\\nlast: 2026-08-01\\n"
     ),
-    "dirk.vcf": vcard(
+    "dirk.vcf": person(
         "u-dirk",
         "Dirk Claes",
         ["dirk@claes.example", "family@claes.example"],
         "[netsync]\\nlast: 2026-07-01\\nevery: 14d\\n[/netsync]",
     ),
-    "eva.vcf": vcard("u-eva", "Eva Evers", ["eva@example.com"], "[netsync]\\nlast: 2026-06-01"),
-    "frits.vcf": vcard(
+    "eva.vcf": person("u-eva", "Eva Evers", ["eva@example.com"], "[netsync]\\nlast: 2026-06-01"),
+    "frits.vcf": person(
         "u-frits", "Frits Fokker", ["frits@example.com"], "[netsync]\\nlast: 2026-06-01"
     ),
-    "greta.vcf": vcard(
+    "greta.vcf": person(
         "u-greta", "Greta Graaf", ["greta@example.com"], "[netsync]\\nlast: 2026-11-24 call"
     ),
-    "hugo.vcf": vcard("u-hugo", "Hugo Huisman", ["hugo@example.com"], "Plays chess."),
+    "hugo.vcf": person("u-hugo", "Hugo Huisman", ["hugo@example.com"], "Plays chess."),
 }
 
 CROWD = ", ".join([f"guest{i}@example.com" for i in range(10)] + ["eva@example.com"])
@@ -275,7 +271,7 @@ def test_a_mail_server_that_is_down_or_hangs_stops_nothing_else(
     server, dovecot, config = mailed
     assert run(config, "sync") == 0
     capsys.readouterr()
-    late = vcard("u-ida", "Ida Ivens", [], "", "BDAY:1990-12-01")
+    late = person("u-ida", "Ida Ivens", [], "", "BDAY:1990-12-01")
     assert servers.put_card(server, "ida.vcf", late) == 201
     dovecot.stop()
     assert run(config, "sync") == 1

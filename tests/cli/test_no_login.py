@@ -14,12 +14,11 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-from scenario import TODAY, upload_sample, write_config
 
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.scenario import TODAY, upload_sample, write_config
 
 
 @pytest.fixture

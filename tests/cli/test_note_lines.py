@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-from scenario import TODAY, lines_but_note, phone_card, write_config
 
 from netsync.commands import main
 from netsync.core import notepatch
+from tests import davcheck, servers
+from tests.scenario import TODAY, lines_but_note, phone_card, write_config
 
 OPEN_BLOCK = "Likes sailing.\n\n[netsync]\nlast: 2026-11-20 call\nevery: 7d"
 UNREAD = (

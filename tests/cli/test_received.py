@@ -12,14 +12,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from scenario import TODAY, lines_but_note, phone_card, write_config
 
 from netsync.commands import main
 from netsync.core import notepatch
+from tests import davcheck, servers
+from tests.scenario import TODAY, lines_but_note, phone_card, write_config
 
 DUTCH = '[locale]\nlanguage = "nl"'
 BUSY = [  # due on TODAY (last contact 30 days before, every 30d): they fill its three places

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from scenario import TODAY, phone_card, upload_sample, write_config
 
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.scenario import TODAY, phone_card, upload_sample, write_config
 
 ZONE = "Europe/Amsterdam"
 LOCALE = f'[locale]\ntimezone = "{ZONE}"'

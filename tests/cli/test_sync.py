@@ -14,14 +14,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from scenario import TODAY, upload_sample, write_config
 
 from netsync.app.engine import Report
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.scenario import TODAY, upload_sample, write_config
 
 
 def sync(config: Path, *args: str) -> int:

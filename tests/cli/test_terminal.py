@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import servers
-from scenario import TODAY, write_config
+from tests import servers
+from tests.scenario import TODAY, write_config
+from tests.vcards import vcard
 
 NETSYNC = [sys.executable, "-c", "from netsync.commands import entry; entry()"]
 
@@ -37,10 +38,8 @@ def on_terminal(argv: list[str], env: dict[str, str]) -> str:
 
 
 def card(n: int) -> str:
-    return (
-        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:bulk-{n}\r\nFN:Person {n:04d}\r\n"
-        f"N:{n:04d};Person;;;\r\nBDAY:1980-{1 + n % 12:02d}-{1 + n % 28:02d}\r\nEND:VCARD\r\n"
-    )
+    birthday = f"1980-{1 + n % 12:02d}-{1 + n % 28:02d}"
+    return vcard(f"bulk-{n}", f"Person {n:04d}", n=f"{n:04d};Person;;;", bday=birthday)
 
 
 def test_progress_and_colour_on_a_terminal_only(xandikos: servers.Server, tmp_path: Path) -> None:

@@ -9,14 +9,11 @@ test of tests/faults was selected, ran and passed in this session, so a partial 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import reliability  # noqa: E402
+from tests.faults import reliability
 
 HERE = Path(__file__).parent
 _selected: set[str] = set()
@@ -69,7 +66,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(autouse=True)
 def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test servers' password comes from the environment, as a user would set it."""
-    import servers
+    from tests import servers
 
     monkeypatch.setenv("NETSYNC_PASSWORD", servers.PASSWORD)
     monkeypatch.delenv("NETSYNC_CONFIG", raising=False)

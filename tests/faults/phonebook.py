@@ -20,11 +20,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import davcheck
 import icalendar
-import servers
 
 from netsync.core import notes
+from tests import davcheck, servers
+from tests.vcards import escape, vcard
 
 TODAY = dt.date(2026, 11, 26)
 NOTE_LINE = re.compile(r"(?i)^(?:[A-Za-z0-9-]+\.)?NOTE[;:]")
@@ -58,10 +58,6 @@ def _unescape(value: str) -> str:
     return re.sub(r"\\(.)", lambda m: "\n" if m[1] in "nN" else m[1], value)
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
-
-
 def note_of(text: str) -> str:
     """The NOTE text of a card (one NOTE, as the phone and netsync write it here)."""
     for line in logical_lines(text):
@@ -73,7 +69,7 @@ def note_of(text: str) -> str:
 def with_note(text: str, note: str) -> str:
     """The card with its NOTE replaced the way a phone writes it: one long unfolded line."""
     lines = logical_lines(text)
-    new = f"NOTE:{_escape(note)}"
+    new = f"NOTE:{escape(note)}"
     for i, line in enumerate(lines):
         if NOTE_LINE.match(line):
             lines[i] = new
@@ -355,21 +351,19 @@ def new_card(index: int, rng: random.Random, today: dt.date) -> str:
     note = user
     if block:
         note = (f"{user}\n\n" if user else "") + "[netsync]\n" + "\n".join(block) + "\n[/netsync]"
-    lines = [
-        "BEGIN:VCARD",
-        "VERSION:3.0",
-        f"UID:script-{index:03d}",
-        f"FN:{_escape(fn)}",
-        f"N:{_escape(fn.split(' ')[-1])};{_escape(fn.split(' ')[0])};;;",
-        f"EMAIL;TYPE=INTERNET:person{index}@example.com",
-        f"BDAY{param}:{spelling}",
-        f"CATEGORIES:{rng.choice(['Family', 'Friends', 'Customers'])}",
-        'X-UNKNOWN-THING;X-PARAM="a:b":kept as it is',
-    ]
-    if note:
-        lines.append(f"NOTE:{_escape(note)}")
-    lines.append("END:VCARD")
-    return "\r\n".join(lines) + "\r\n"
+    given, family = fn.split(" ")[0], fn.split(" ")[-1]
+    return vcard(
+        f"script-{index:03d}",
+        escape(fn),
+        n=f"{escape(family)};{escape(given)};;;",
+        email=[f"person{index}@example.com"],
+        lines=[
+            f"BDAY{param}:{spelling}",
+            f"CATEGORIES:{rng.choice(['Family', 'Friends', 'Customers'])}",
+            'X-UNKNOWN-THING;X-PARAM="a:b":kept as it is',
+        ],
+        note=escape(note) if note else None,
+    )
 
 
 def _organisations() -> frozenset[str]:

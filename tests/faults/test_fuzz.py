@@ -22,20 +22,20 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import reliability
-import servers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from phonebook import CALENDAR, TODAY, Phone
-from scenario import write_config
 
 from netsync.commands import main
 from netsync.core import cards, ics, notepatch, notes, occasions, planner
 from netsync.core.model import PlanSettings
 from netsync.core.vcardtext import split_lines
+from tests import davcheck, servers
+from tests.faults import reliability
+from tests.faults.phonebook import CALENDAR, TODAY, Phone
+from tests.scenario import write_config
+from tests.vcards import escape, vcard
 
 EXAMPLES: Counter[str] = Counter()
 SECTION_WHAT = """Hypothesis over the NOTE block grammar (keys in both languages and any case,
@@ -160,9 +160,15 @@ def test_every_date_spelling_reads_or_is_skipped_never_raises(value: str, params
     date = occasions.parse_vcard_date(value, params)  # type: ignore[arg-type]
     if date is not None:
         assert 1 <= date.month <= 12 and 1 <= date.day <= 31
-    card = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:d\r\nFN:D\r\nBDAY:{value}\r\nEND:VCARD\r\n"
-    with contextlib.suppress(cards.CardError):
-        cards.parse_card(card, today=TODAY)
+    card = vcard("d", "D", bday=value)
+    if "\r" in value or "\n" in value:  # no longer one BDAY line: the card may be refused
+        with contextlib.suppress(cards.CardError):
+            cards.parse_card(card, today=TODAY)
+        return
+    # On a card the spelling is the birthday it reads as, or no birthday; never a refused card.
+    read = occasions.parse_vcard_date(value, {})  # type: ignore[arg-type]
+    contact = cards.parse_card(card, today=TODAY)
+    assert [fact.date for fact in contact.dates] == ([read] if read is not None else [])
 
 
 # -- whole cards ---------------------------------------------------------------------------
@@ -295,10 +301,6 @@ OWN_PROPERTIES = {
 }  # fmt: skip
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
-
-
 def hostile_person(name: str, words: str, uid: str, today: dt.date) -> str:
     """A card a phone could hold: the name and words anywhere a user types text."""
     day = today + dt.timedelta(days=3)
@@ -306,11 +308,16 @@ def hostile_person(name: str, words: str, uid: str, today: dt.date) -> str:
         f"[netsync]\nlast: {today - dt.timedelta(days=200)} {words}\noccasion: "
         f"{today + dt.timedelta(days=5)} {words}\ngift: {words}\n[/netsync]"
     )
-    return (
-        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{_escape(uid)}\r\nFN:{_escape(name)}\r\n"
-        f"N:{_escape(name)};;;;\r\nTEL:{_escape(words)}\r\nEMAIL:{_escape(words)}@x.example\r\n"
-        f"BDAY:1990-{day:%m-%d}\r\nNOTE:{_escape(words + chr(10) + chr(10) + block)}\r\n"
-        "END:VCARD\r\n"
+    return vcard(
+        escape(uid),
+        escape(name),
+        n=f"{escape(name)};;;;",
+        lines=[
+            f"TEL:{escape(words)}",
+            f"EMAIL:{escape(words)}@x.example",
+            f"BDAY:1990-{day:%m-%d}",
+        ],
+        note=escape(f"{words}\n\n{block}"),
     )
 
 
@@ -465,7 +472,7 @@ def test_one_card_the_server_cannot_multiget_does_not_stop_the_book(
     """Xandikos stores a card that is not UTF-8, then answers 500 to every multiget naming
     it. netsync reads it alone (halving the batch, then a GET), and the rest of the book with
     it; before, every sync ended in exit 75 for good."""
-    from scenario import upload_sample
+    from tests.scenario import upload_sample
 
     upload_sample(xandikos)
     bad = BASE.replace("fuzz-1", "not-utf8").replace("sailing", "sail\udcffing")

@@ -14,15 +14,14 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import davcheck
 import icalendar
-import servers
-from faultproxy import FaultProxy
-from phonebook import CALENDAR, TODAY
-from scenario import upload_sample
-from twosides import configure
 
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import CALENDAR, TODAY
+from tests.faults.twosides import configure
+from tests.scenario import upload_sample
 
 
 def sync(config: Path) -> int:

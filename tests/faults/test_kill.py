@@ -24,11 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import reliability
-import servers
-from faultproxy import FaultProxy
-from phonebook import Action, end_state, make_script, upload_people
-from twosides import Side, compare
+
+from tests import servers
+from tests.faults import reliability
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import Action, end_state, make_script, upload_people
+from tests.faults.twosides import Side, compare
 
 ROUNDS = 40
 PEOPLE = 14  # of the demo's sample people: fewer writes per cycle, the same kinds

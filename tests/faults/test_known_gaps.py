@@ -23,18 +23,17 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from faultproxy import FaultProxy
-from phonebook import CALENDAR, TODAY, Phone, iso_last
-from scenario import upload_sample
-from twosides import configure
 
 from netsync.app import demo
 from netsync.core import cards, planner
 from netsync.core.model import FOLLOW_UP, Cadence, Contact, Ledger, PlanSettings, Reminder
+from tests import davcheck, servers
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import CALENDAR, TODAY, Phone, iso_last
+from tests.faults.twosides import configure
+from tests.scenario import upload_sample
 
 CHEN = "p002.vcf"  # Chen Wei: a follow-up due today
 

@@ -20,14 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-from faultproxy import FaultProxy
-from scenario import TODAY, upload_sample
 
 from netsync.commands import main
 from netsync.core import notepatch, notes
+from tests import davcheck, servers
+from tests.faults.faultproxy import FaultProxy
+from tests.scenario import TODAY, upload_sample
 
 ALICE = "p000.vcf"  # upload_sample's first person, Alice Jansen
 

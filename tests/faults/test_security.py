@@ -23,15 +23,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import davcheck
 import pytest
-import reliability
-import servers
-from faultproxy import FaultProxy
-from phonebook import CALENDAR, TODAY
-from scenario import upload_sample, write_config
 
 from netsync.commands import build_parser, main
+from tests import davcheck, servers
+from tests.faults import reliability
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import CALENDAR, TODAY
+from tests.scenario import upload_sample, write_config
 
 WHAT = """A self-signed TLS server (Xandikos behind the proxy speaking TLS with a certificate
 made for the test) must be refused with exit 75 and a message naming the certificate, also

@@ -15,14 +15,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import davcheck
 import pytest
-import servers
-from faultproxy import Canned, FaultProxy
-from scenario import TODAY
 
 from netsync.app import apply
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.faults.faultproxy import Canned, FaultProxy
+from tests.scenario import TODAY
 
 PEOPLE = 200
 TIMEOUT = 3  # seconds: [contacts] timeout of these tests

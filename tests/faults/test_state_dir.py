@@ -18,13 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import davcheck
 import pytest
-import reliability
-import servers
-from faultproxy import FaultProxy
-from phonebook import CALENDAR, end_state, make_script, upload_people
-from twosides import Side, compare, writes
+
+from tests import davcheck, servers
+from tests.faults import reliability
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import CALENDAR, end_state, make_script, upload_people
+from tests.faults.twosides import Side, compare, writes
 
 SEED = 4242
 PEOPLE = 12  # of the demo's sample people: every kind of card, fewer writes per cycle

@@ -18,14 +18,22 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import reliability
-import servers
-from faultproxy import FaultProxy
-from phonebook import TODAY, Phone, iso_last, note_of, split_block, with_last, with_note
-from scenario import upload_sample
-from twosides import Side, configure
 
 from netsync.app import writeback
+from tests import servers
+from tests.faults import reliability
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import (
+    TODAY,
+    Phone,
+    iso_last,
+    note_of,
+    split_block,
+    with_last,
+    with_note,
+)
+from tests.faults.twosides import Side, configure
+from tests.scenario import upload_sample
 
 STORMED = ("p000.vcf", "p002.vcf", "p004.vcf")  # Alice Jansen, Chen Wei, Hanna Kowalska
 FREE_RUN_EDITS = 400  # the free-running storm stops after this many saves at the latest

@@ -14,12 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import reliability
-import servers
-from faultproxy import FaultProxy
-from phonebook import end_state, make_script
-from scenario import upload_sample
-from twosides import Side, compare, current, move_in_both, writes
+
+from tests import servers
+from tests.faults import reliability
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import end_state, make_script
+from tests.faults.twosides import Side, compare, current, move_in_both, writes
+from tests.scenario import upload_sample
 
 STEPS = 50
 RATE = 0.2

@@ -13,10 +13,10 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
-import davcheck
-import servers
-from faultproxy import FaultProxy
-from phonebook import (
+from netsync.commands import main
+from tests import davcheck, servers
+from tests.faults.faultproxy import FaultProxy
+from tests.faults.phonebook import (
     Action,
     EndState,
     Phone,
@@ -32,9 +32,7 @@ from phonebook import (
     with_property,
     with_user_text,
 )
-from scenario import write_config
-
-from netsync.commands import main
+from tests.scenario import write_config
 
 
 def configure(server: servers.Server, tmp: Path, proxy: FaultProxy | None) -> Path:

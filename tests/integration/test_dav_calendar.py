@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import servers
 
 from netsync import dav
 from netsync.core import ics
 from netsync.core.model import FOLLOW_UP, OCCASION, Reminder
 from netsync.dav import calendar
+from tests import servers
 
 STAMP = dt.datetime(2026, 11, 26, 8, 30, tzinfo=dt.UTC)
 SOGO_TAKES_ANY_TOKEN = (

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import servers
 from caldav.response import DAVResponse
 
 from netsync import dav
 from netsync.dav import addressbook
 from netsync.dav.addressbook import Card, CardChanges, Conflict, Rejected
+from tests import servers
+from tests.vcards import vcard
 
 Connect = Callable[..., Any]
 SOGO_TAKES_ANY_TOKEN = (
@@ -41,17 +42,14 @@ CRLF_CARD = (
     " ve octets\\, with \u00fc and \u20ac in it\r\n"
     "END:VCARD\r\n"
 )
-LF_CARD = "BEGIN:VCARD\nVERSION:3.0\nUID:lf-1\nFN:Lena Lf\nN:Lf;Lena;;;\nEND:VCARD\n"
+LF_CARD = vcard("lf-1", "Lena Lf", n="Lf;Lena;;;", eol="\n")
 MIXED_CARD = (
     "BEGIN:VCARD\r\nVERSION:3.0\nUID:mixed-1\r\nFN:Max Mixed\nN:Mixed;Max;;;\r\nEND:VCARD\r\n"
 )
 
 
 def _card(uid: str, fn: str = "Some One", note: str = "") -> str:
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{fn}", f"N:{fn};;;;"]
-    if note:
-        lines.append(f"NOTE:{note}")
-    return "\r\n".join([*lines, "END:VCARD", ""])
+    return vcard(uid, fn, n=f"{fn};;;;", note=note or None)
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import mailserver
 import pytest
-from mailserver import USER, Dovecot, message
 
 from netsync.app import imap
 from netsync.app.state import State
 from netsync.core import mail
+from tests import mailserver
+from tests.mailserver import USER, Dovecot, message
 
 TODAY = dt.date(2026, 11, 26)
 AMS = ZoneInfo("Europe/Amsterdam")

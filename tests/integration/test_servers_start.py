@@ -5,11 +5,11 @@ honours_if_none_match) is checked here against each real server, so that a serve
 with a new Debian release fails here first, with the reason.
 """
 
-import davcheck
-import servers
+from tests import davcheck, servers
+from tests.vcards import vcard
 
-CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:t1\r\nFN:T One\r\nN:One;T;;;\r\nEND:VCARD\r\n"
-LF_CARD = "BEGIN:VCARD\nVERSION:3.0\nUID:t2\nFN:T Two\nNOTE:a\\, b\nEND:VCARD\n"
+CARD = vcard("t1", "T One", n="One;T;;;")
+LF_CARD = vcard("t2", "T Two", note="a\\, b", eol="\n")
 
 REPORTS = b"""<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:supported-report-set/></d:prop></d:propfind>"""

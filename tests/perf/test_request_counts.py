@@ -29,6 +29,8 @@ CARDS = 200
 # The generator's phone-typed "last: DD-MM-YYYY" cards: the only contacts a first cycle has
 # reason to write.
 PHONE_TYPED = len(cardgen.PHONE_TYPED)
+# Under pytest-xdist these tests stay on one worker, so the benchmark below runs only once.
+pytestmark = pytest.mark.xdist_group("request-counts")
 
 
 @pytest.fixture(scope="module")

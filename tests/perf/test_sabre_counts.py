@@ -15,8 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import servers
-from scenario import TODAY, upload_sample, write_config
+
+from tests import servers
+from tests.scenario import TODAY, upload_sample, write_config
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pty_session import Terminal
-from standins import google as google_standin
-from standins import icloud as icloud_standin
-from standins import net
-from standins import nextcloud as nextcloud_standin
+
+from tests.pty_session import Terminal
+from tests.standins import google as google_standin
+from tests.standins import icloud as icloud_standin
+from tests.standins import net
+from tests.standins import nextcloud as nextcloud_standin
 
 
 def _forget_proxies() -> None:

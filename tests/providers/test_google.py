@@ -11,13 +11,13 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from pty_session import Terminal
-from scenario import TODAY
-from standins import google as gs
-from standins import vcards
 
 from netsync.app import demo, oauth
 from netsync.commands import main
+from tests.pty_session import Terminal
+from tests.scenario import TODAY
+from tests.standins import google as gs
+from tests.standins import vcards
 
 
 def sign_in(g: gs.Google) -> str:
@@ -75,7 +75,7 @@ def sync(config: Path, *args: str) -> int:
 
 
 def events(g: gs.Google, name: str = "Keep in touch") -> dict[str, icalendar.Component]:
-    import davcheck
+    from tests import davcheck
 
     slug = next(c.slug for c in g.calendars if c.name == name)
     url = f"{g.xandikos.calendar_home}{slug}/"
@@ -138,7 +138,7 @@ def test_card_written_by_log_keeps_what_google_kept(
     google.make_calendar("Keep in touch")
     monkeypatch.setenv("NETSYNC_PASSWORD", sign_in(google))
     config = write_config(tmp_path)
-    import davcheck
+    from tests import davcheck
 
     before = davcheck.snapshot(google.xandikos, google.xandikos.addressbook)
     code = main(

@@ -17,17 +17,16 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import davcheck
 import icalendar
-import mailserver
 import pytest
-from pty_session import Terminal
-from scenario import TODAY
-from standins import google as gs
-from standins import net, vcards
 
 from netsync.app import demo, oauth
 from netsync.commands import main
+from tests import davcheck, mailserver
+from tests.pty_session import Terminal
+from tests.scenario import TODAY
+from tests.standins import google as gs
+from tests.standins import net, vcards
 
 SENT_ON = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from pty_session import Terminal
-from scenario import TODAY, upload_sample
-from standins import icloud as ic
 
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.pty_session import Terminal
+from tests.scenario import TODAY, upload_sample
+from tests.standins import icloud as ic
 
 
 def write_config(tmp_path: Path) -> Path:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import davcheck
 import icalendar
 import pytest
-import servers
-from pty_session import Terminal
-from scenario import TODAY, upload_sample
-from standins import nextcloud as nc
 
 from netsync.commands import main
+from tests import davcheck, servers
+from tests.pty_session import Terminal
+from tests.scenario import TODAY, upload_sample
+from tests.standins import nextcloud as nc
 
 
 def write_config(tmp_path: Path, url: str = nc.ROOT) -> Path:
@@ -128,7 +127,7 @@ def test_brute_force_protection_slows_then_refuses(
     for _ in range(3):
         assert sync(config) == 77
     assert nextcloud.failures == 3  # one refused login per run, not a burst
-    assert nextcloud.delays[-1] >= 0.4
+    assert nextcloud.delays == [0.0, 0.2, 0.4]  # each refusal doubles the next answer's wait
     nextcloud.failures = 10
     capsys.readouterr()
     assert sync(config) == 75

@@ -78,10 +78,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import servers
-
-from standins import vcards
-from standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
+from tests import servers
+from tests.standins import vcards
+from tests.standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
 
 EMAIL = "alice@gmail.com"
 SUB = "110169484474386276334"  # the account's id (TokenInfo ``sub``)

@@ -35,9 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import servers
-
-from standins.net import XML, Front, Internet, Reply, Request, Route, multistatus, propstat
+from tests import servers
+from tests.standins.net import XML, Front, Internet, Reply, Request, Route, multistatus, propstat
 
 APPLE_ID = "alice@icloud.com"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"  # the form Apple gives app-specific passwords

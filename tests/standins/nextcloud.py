@@ -39,10 +39,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import servers
-
-from standins import vcards
-from standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
+from tests import servers
+from tests.standins import vcards
+from tests.standins.net import XML, Front, Internet, Reply, Request, multistatus, propstat
+from tests.vcards import vcard
 
 HOST = "cloud.example.com"
 ROOT = f"https://{HOST}/"
@@ -244,10 +244,7 @@ def _generated_books(backend: servers.Server) -> None:
             auth=False,
         )
         assert status == 201, status
-        card = (
-            f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{slug}-1\r\nFN:{fn}\r\n"
-            f"EMAIL:{email}\r\nEND:VCARD\r\n"
-        ).encode()
+        card = vcard(f"{slug}-1", fn, lines=[f"EMAIL:{email}"]).encode()
         headers = {"Content-Type": "text/vcard; charset=utf-8"}
         assert servers._request("PUT", f"{url}1.vcf", body=card, headers=headers, auth=False) == 201
 
@@ -288,9 +285,12 @@ def _birthdays(backend: servers.Server) -> None:
     assert status == 201, status
 
 
-V4_CARD = (
-    "BEGIN:VCARD\r\nVERSION:4.0\r\nPRODID:-//dmfs.org//mimedir.vcard//EN\r\n"
-    "UID:7b1f1c2e-davx5-android\r\nFN:Pieter Bos\r\nN:Bos;Pieter;;;\r\n"
-    "TEL;TYPE=cell:+31 6 1111 2222\r\nANNIVERSARY:20101009\r\n"
-    "NOTE:Written by DAVx5 on Android\r\nEND:VCARD\r\n"
+V4_CARD = vcard(
+    "7b1f1c2e-davx5-android",
+    "Pieter Bos",
+    version="4.0",
+    prodid="-//dmfs.org//mimedir.vcard//EN",
+    n="Bos;Pieter;;;",
+    lines=["TEL;TYPE=cell:+31 6 1111 2222", "ANNIVERSARY:20101009"],
+    note="Written by DAVx5 on Android",
 )

@@ -19,6 +19,7 @@ from netsync.core.model import (
     DateFact,
     PartialDate,
 )
+from tests.vcards import vcard
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TODAY = dt.date(2026, 11, 24)
@@ -35,8 +36,7 @@ def parse(name: str) -> Contact:
 
 
 def minimal(*lines: str, uid: str = "u1", fn: str = "Anna Example") -> str:
-    head = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{fn}"]
-    return "\r\n".join([*head, *lines, "END:VCARD", ""])
+    return vcard(uid, fn, lines=lines)
 
 
 def test_apple_item_groups_and_labels() -> None:

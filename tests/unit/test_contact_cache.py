@@ -17,6 +17,7 @@ from netsync.app.remote import ENCODING, Fetched
 from netsync.app.report import quiet
 from netsync.app.state import State
 from netsync.core import cards
+from tests.vcards import vcard
 
 TODAY = dt.date(2026, 11, 26)
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
@@ -57,9 +58,7 @@ def test_a_damaged_entry_is_refused(damaged: str) -> None:
 
 
 def _card(uid: str, name: str, note: str = "") -> bytes:
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}"]
-    lines += [f"NOTE:{note}"] if note else []
-    return ("\r\n".join([*lines, "END:VCARD"]) + "\r\n").encode()
+    return vcard(uid, name, note=note or None).encode()
 
 
 def _read(state: State, monkeypatch: pytest.MonkeyPatch) -> tuple[list[cards.Contact], int]:
@@ -80,7 +79,7 @@ def test_only_changed_cards_are_parsed_and_the_result_is_the_same(
 ) -> None:
     state = State(tmp_path)
     changed = [(f"{i}.vcf", f'"e{i}"', _card(f"u{i}", f"Person {i}")) for i in range(20)]
-    changed.append(("bad.vcf", '"bad"', b"BEGIN:VCARD\r\nFN:No uid\r\nEND:VCARD\r\n"))
+    changed.append(("bad.vcf", '"bad"', vcard(None, "No uid", version=None).encode()))
     state.apply(BOOK, token="t1", changed=changed, deleted=[], complete=True)
     first, parsed = _read(state, monkeypatch)
     assert (len(first), parsed) == (20, 21)

@@ -146,7 +146,7 @@ def test_a_deleted_follow_up_is_learnt_recorded_and_planned_from_in_one_decision
     ann = Contact("ann", "Ann Smith", href="/book/ann.vcf", ledger=Ledger(last=dt.date(2026, 8, 1)))
     plan = planner.plan([ann], [], today=TODAY - dt.timedelta(days=10), settings=SETTINGS)
     [follow_up] = [r for r in plan if r.kind == FOLLOW_UP]
-    assert follow_up.day <= TODAY
+    assert follow_up.day == TODAY - dt.timedelta(days=10)  # overdue when planned: that day
     calendar = in_calendar([r for r in plan if r is not follow_up])
     snapshot = Snapshot(
         Whole((ann,), calendar, Tally(cards_read=1)),

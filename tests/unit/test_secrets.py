@@ -8,7 +8,6 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
-from memkeyring import MemoryKeyring
 
 from netsync.app import secrets
 from netsync.app.secrets import (
@@ -19,6 +18,7 @@ from netsync.app.secrets import (
     get_password,
     set_password,
 )
+from tests.memkeyring import MemoryKeyring
 
 
 class BrokenKeyring(MemoryKeyring):
