@@ -55,6 +55,15 @@ from netsync.core.model import KINDS, UID_PREFIX, Reminder
 
 log = logging.getLogger(__name__)
 
+# icalendar reads a VEVENT leniently (a value it cannot parse becomes a vBroken) but raises on
+# one broken value in a VTODO or a VALARM, so a phone that wrote one bad line (a COMPLETED or
+# a TRIGGER in a form of its own) made the whole of netsync's reminder unreadable: netsync no
+# longer saw its own task, its create met 412 every cycle and the phone's tick was lost. Read
+# them as leniently as events; every value netsync uses is checked for its type where it is
+# read, and a broken one counts as absent.
+Todo.ignore_exceptions = True
+Alarm.ignore_exceptions = True
+
 PRODID = "-//netsync//netsync//EN"
 TIMED_LENGTH = dt.timedelta(minutes=30)  # of a timed reminder event
 OWN_UID = re.compile(r"netsync-[A-Za-z0-9-]+\Z")  # what netsync generates; also safe in an href
