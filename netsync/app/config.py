@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from netsync.core.durations import parse_cadence, parse_duration
@@ -449,21 +449,30 @@ def _duration(value: object) -> int:
 
 
 def _url(value: object) -> str:
-    text = _string(value).strip()
+    text, parts = _split_url(value, ("http", "https"))
     if not text:
         return ""
+    if parts is None:
+        raise ValueError(f"must be an https:// (or http://) URL, got {value!r}")
+    return text
+
+
+def _split_url(value: object, schemes: tuple[str, ...]) -> tuple[str, SplitResult | None]:
+    """The URL's text, stripped, and its parts: None for no URL, or one that is not of
+    ``schemes`` with a host and a numeric port. ValueError for a login in the URL."""
+    text = _string(value).strip()
+    if not text:
+        return "", None
     if _has_login(text):
         # Said without the URL itself: it holds a password, and this message is printed.
         raise ValueError(f"must not hold a user name or password (user:password@host): {LOGIN}")
     try:
         parts = urlsplit(text)
-        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
         _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"must be an https:// (or http://) URL, got {value!r}")
-    return text
+        return text, None
+    ok = parts.scheme.lower() in schemes and bool(parts.hostname)
+    return text, parts if ok else None
 
 
 LOGIN = (
@@ -480,18 +489,10 @@ def _has_login(url: str) -> bool:
 
 def _mail_url(value: object) -> str:
     """``imaps://host[:port]`` or ``imap://host[:port]`` (STARTTLS); nothing after the host."""
-    text = _string(value).strip()
+    text, parts = _split_url(value, ("imap", "imaps"))
     if not text:
         return ""
-    if _has_login(text):
-        raise ValueError(f"must not hold a user name or password (user:password@host): {LOGIN}")
-    try:
-        parts = urlsplit(text)
-        ok = parts.scheme.lower() in ("imap", "imaps") and bool(parts.hostname)
-        _ = parts.port
-    except ValueError:
-        ok = False
-    if not ok or parts.path.strip("/") or parts.query or parts.fragment:
+    if parts is None or parts.path.strip("/") or parts.query or parts.fragment:
         raise ValueError(
             'must be "imaps://HOST" (TLS, port 993) or "imap://HOST:143" (STARTTLS), '
             f"with nothing after the host, got {value!r}"
