@@ -144,20 +144,13 @@ def _mail_password_for_now(mail: MailChoice | None) -> Iterator[None]:
         return
     import tempfile
 
-    before = os.environ.get("CREDENTIALS_DIRECTORY")
     with tempfile.TemporaryDirectory(prefix="netsync-init-") as folder:
         secret = Path(folder) / "netsync-password-mail"
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(mail.password)
-        os.environ["CREDENTIALS_DIRECTORY"] = folder
-        try:
+        with _environ("CREDENTIALS_DIRECTORY", folder):
             yield
-        finally:
-            if before is None:
-                del os.environ["CREDENTIALS_DIRECTORY"]
-            else:
-                os.environ["CREDENTIALS_DIRECTORY"] = before
 
 
 @contextmanager
@@ -167,12 +160,19 @@ def _password_for_now(login: Login, keeping: Keeping) -> Iterator[None]:
     if not login.username or keeping.how == "command":
         yield
         return
-    before = os.environ.get("NETSYNC_PASSWORD")
-    os.environ["NETSYNC_PASSWORD"] = login.password
+    with _environ("NETSYNC_PASSWORD", login.password):
+        yield
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """``$name`` set to ``value`` inside the block, as it was (or unset) after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
         if before is None:
-            del os.environ["NETSYNC_PASSWORD"]
+            del os.environ[name]
         else:
-            os.environ["NETSYNC_PASSWORD"] = before
+            os.environ[name] = before
