@@ -5,69 +5,19 @@ cycle, and a grant the user revoked."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import urllib.request
 from pathlib import Path
 
 import icalendar
 import pytest
 
-from netsync.app import demo, oauth
+from netsync.app import oauth
 from netsync.commands import main
+from tests.providers.google_steps import sign_in, upload, write_config
 from tests.pty_session import Terminal
 from tests.scenario import TODAY
 from tests.standins import google as gs
 from tests.standins import vcards
-
-
-def sign_in(g: gs.Google) -> str:
-    """The consent flow as a user goes through it: netsync prints a link, the user opens it
-    in a browser and allows access; the browser lands on netsync's loopback listener."""
-    client = oauth.Client(oauth.GOOGLE, gs.CLIENT_ID, gs.CLIENT_SECRET)
-    browsed: list[threading.Thread] = []
-
-    def say(url: str) -> None:
-        def browser() -> None:
-            back = g.consent_url(url)
-            assert back.startswith("http://127.0.0.1:")
-            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                back, timeout=10
-            ) as page:
-                assert b"signed in" in page.read()
-
-        thread = threading.Thread(target=browser)
-        thread.start()
-        browsed.append(thread)
-
-    grant = oauth.consent(client, say=say, timeout=30)
-    for thread in browsed:
-        thread.join(10)
-    return grant.refresh_token
-
-
-def upload(g: gs.Google) -> list[dict[str, str]]:
-    people = demo.sample_people(TODAY)
-    for index, person in enumerate(people):
-        assert gs.put_card(g, f"p{index:03d}.vcf", demo.vcard(person, index)) == 201
-    return people
-
-
-def write_config(tmp_path: Path, *, calendar: str = "Keep in touch") -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[contacts]\n"
-        f'url = "{gs.CARDDAV_URL}"\n'
-        f'username = "{gs.EMAIL}"\n'
-        f'oauth_client_id = "{gs.CLIENT_ID}"\n'
-        f'oauth_client_secret = "{gs.CLIENT_SECRET}"\n'
-        "[reminders]\n"
-        f'url = "{gs.CALDAV_URL}"\n'
-        f'calendar = "{calendar}"\n'
-        "[state]\n"
-        f'dir = "{tmp_path / "state"}"\n'
-    )
-    path.chmod(0o600)
-    return path
 
 
 def sync(config: Path, *args: str) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +19,11 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from netsync.app import demo, oauth
+from netsync.app import oauth
 from netsync.commands import main
 from tests import davcheck, mailserver
+from tests.providers import google_steps
+from tests.providers.google_steps import sign_in, upload
 from tests.pty_session import Terminal
 from tests.scenario import TODAY
 from tests.standins import google as gs
@@ -47,54 +48,10 @@ def gmail(
         yield server
 
 
-def sign_in(g: gs.Google, *, mail: bool) -> str:
-    """The browser flow (as in test_google.py), asking for the mail too when ``mail``."""
-    client = oauth.Client(oauth.GOOGLE, gs.CLIENT_ID, gs.CLIENT_SECRET)
-    browsed: list[threading.Thread] = []
-
-    def say(url: str) -> None:
-        def browser() -> None:
-            back = g.consent_url(url)
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(back, timeout=10) as page:
-                assert b"signed in" in page.read()
-
-        thread = threading.Thread(target=browser)
-        thread.start()
-        browsed.append(thread)
-
-    also = (oauth.MAIL_SCOPE,) if mail else ()
-    grant = oauth.consent(client, say=say, timeout=30, also=also)
-    for thread in browsed:
-        thread.join(10)
-    return grant.refresh_token
-
-
-def upload(g: gs.Google) -> None:
-    for index, person in enumerate(demo.sample_people(TODAY)):
-        assert gs.put_card(g, f"p{index:03d}.vcf", demo.vcard(person, index)) == 201
-
-
 def write_config(tmp_path: Path, server: mailserver.Dovecot, ca_file: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[contacts]\n"
-        f'url = "{gs.CARDDAV_URL}"\n'
-        f'username = "{gs.EMAIL}"\n'
-        f'oauth_client_id = "{gs.CLIENT_ID}"\n'
-        f'oauth_client_secret = "{gs.CLIENT_SECRET}"\n'
-        "[reminders]\n"
-        f'url = "{gs.CALDAV_URL}"\n'
-        'calendar = "Keep in touch"\n'
-        "[mail]\n"
-        f'url = "{server.imaps_url}"\n'
-        'auth = "oauth"\n'
-        f'ca_file = "{ca_file}"\n'
-        "[state]\n"
-        f'dir = "{tmp_path / "state"}"\n'
-    )
-    path.chmod(0o600)
-    return path
+    """The Google config with Gmail read through the same sign-in."""
+    mail = f'[mail]\nurl = "{server.imaps_url}"\nauth = "oauth"\nca_file = "{ca_file}"\n'
+    return google_steps.write_config(tmp_path, more=mail)
 
 
 def send_to_alice(server: mailserver.Dovecot) -> None:
