@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 
 from tests.servers import free_port
+from tests.twisted import self_signed
 
 USER = "alice@example.org"
 PASSWORD = "mail-s3cret"
@@ -242,21 +243,6 @@ def _ids() -> tuple[str, str, int, int]:
     return "dovenull", "dovecot", mail_user.pw_uid, mail_user.pw_gid
 
 
-def _certificate(root: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
-    cert, key = root / "cert.pem", root / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 def _oauth2(root: Path, tokeninfo: str) -> tuple[str, str]:
     """The mechanisms and passdb for XOAUTH2 against ``tokeninfo`` (Dovecot's
     PasswordDatabase.oauth2; its example for Google uses the tokeninfo endpoint)."""
@@ -365,7 +351,7 @@ def dovecot(
             (root / name).mkdir()
         os.chown(root / "home", uid, gid)
         if certificate is None:
-            cert, key = _certificate(root)
+            cert, key = self_signed(root)
             trust = cert
         else:
             trust = certificate[2]

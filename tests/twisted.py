@@ -114,7 +114,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 made with openssl: (cert, key)."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl is not installed; the TLS check is not tested")
+        pytest.skip("openssl is not installed: no certificate for a TLS test")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
